@@ -1,0 +1,179 @@
+"""The ``dlsetup`` command line: parse arguments, call a command module, render its result.
+
+Sub-commands load lazily (``dlsetup --help`` imports none of them). Each command module in
+``dlsetup/commands/`` only parses its arguments, calls into the capability package, and returns the
+exit code from :func:`dlsetup.output.emit`. Errors reach the user as one line, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from dlsetup import __version__, exitcodes
+
+# name -> (module, attribute, short help). Short help is kept here so --help imports nothing else.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "doctor": ("dlsetup.commands.doctor", "doctor", "Diagnose driver, CUDA, Python tooling and frameworks."),
+    "resolve": ("dlsetup.commands.resolve", "resolve", "Pick compatible framework builds and print install commands."),
+    "mirror": ("dlsetup.commands.mirror", "mirror", "Point pip, conda, uv, pixi, PyTorch wheels and HF at a mirror."),
+    "create": ("dlsetup.commands.env", "create", "Create an environment: dlsetup create env NAME ..."),
+    "env": ("dlsetup.commands.env", "env", "List, export, clone, lock, install and remove environments."),
+    "verify": ("dlsetup.commands.verify", "verify", "Prove the stack computes correctly (ops, autograd, training)."),
+}
+
+ROOT_HELP = f"""dlsetup takes a machine from "a GPU box with a driver" (or no GPU) to a verified,
+reproducible deep-learning environment.
+
+\b
+Examples:
+  dlsetup doctor                 # what is wrong with this machine, and how to fix it
+  dlsetup resolve torch          # which PyTorch build fits, and the install commands
+  dlsetup mirror tuna            # use the Tsinghua mirror for pip, conda, uv, ...
+  dlsetup create env dl --recipe pytorch
+  dlsetup verify                 # prove the stack computes correctly
+
+\b
+{exitcodes.HELP_TEXT}
+Set --lang zh (or LANG=zh_CN.UTF-8) for Chinese output.
+"""
+
+
+class LazyGroup(click.Group):
+    """A click group whose sub-commands are imported only when used."""
+
+    def __init__(self, *args, lazy: dict[str, tuple[str, str, str]] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lazy = lazy or {}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(self.lazy))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy:
+            module, attr, _ = self.lazy[cmd_name]
+            return getattr(importlib.import_module(module), attr)
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, self.lazy[name][2]) for name in self.list_commands(ctx) if name in self.lazy]
+        rows += [
+            (name, cmd.get_short_help_str(80))
+            for name, cmd in sorted(self.commands.items())
+            if name not in self.lazy and not cmd.hidden
+        ]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+def _set_lang(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    from dlsetup import i18n
+
+    if value is not None or ctx.parent is None:
+        i18n.set_language(value)
+    return value
+
+
+def _set_json(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+    from dlsetup.output import settings
+
+    if value:
+        settings.json = True
+    return value
+
+
+def _set_verbose(ctx: click.Context, param: click.Parameter, value: int) -> int:
+    from dlsetup.output import settings
+
+    settings.verbose = max(settings.verbose, value or 0)
+    return value
+
+
+def _set_quiet(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+    from dlsetup.output import settings
+
+    if value:
+        settings.quiet = True
+    return value
+
+
+def common_options(func):
+    """--json, --lang, -v/--verbose, -q/--quiet on every command (also accepted before the command)."""
+    func = click.option(
+        "--json", "json_output", is_flag=True, expose_value=False, is_eager=True, callback=_set_json,
+        help="Print one JSON document on stdout (logs and progress go to stderr).",
+    )(func)
+    func = click.option(
+        "--lang", metavar="zh|en", expose_value=False, is_eager=True, callback=_set_lang,
+        help="Output language (default from LANG/LC_ALL: zh_CN* gives Chinese).",
+    )(func)
+    func = click.option(
+        "-v", "--verbose", count=True, expose_value=False, callback=_set_verbose, help="More detail (repeatable).",
+    )(func)
+    func = click.option(
+        "-q", "--quiet", is_flag=True, expose_value=False, callback=_set_quiet, help="Only errors.",
+    )(func)
+    return func
+
+
+@click.group(
+    cls=LazyGroup,
+    lazy=COMMANDS,
+    help=ROOT_HELP,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.version_option(__version__, "-V", "--version", prog_name="dlsetup", message="%(prog)s %(version)s")
+@common_options
+def cli() -> None:
+    pass
+
+
+def _command_name(argv: list[str]) -> str:
+    for arg in argv:
+        if not arg.startswith("-") and arg in COMMANDS:
+            return arg
+    return "dlsetup"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI and turn every failure into a one-line message and an exit code."""
+    from dlsetup.errors import DlsetupError
+
+    args = sys.argv[1:] if argv is None else list(argv)
+    try:
+        code = cli.main(args=args, prog_name="dlsetup", standalone_mode=False)
+        if not isinstance(code, int):
+            code = exitcodes.OK
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        code = exc.exit_code
+    except click.exceptions.Abort:
+        sys.stderr.write("dlsetup: aborted\n")
+        code = 130
+    except DlsetupError as exc:
+        from dlsetup.output import emit_error
+
+        emit_error(_command_name(args), exc.key, exc.message(), exc.exit_code)
+        code = exc.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("dlsetup: interrupted\n")
+        code = 130
+    except BrokenPipeError:
+        code = exitcodes.FAILED
+    except Exception as exc:  # the last line of defence: never a traceback unless -v
+        from dlsetup.i18n import t
+        from dlsetup.output import emit_error, settings
+
+        if settings.verbose:
+            import traceback
+
+            traceback.print_exc()
+        emit_error(_command_name(args), "internal", t("core.error.internal", error=f"{type(exc).__name__}: {exc}"),
+                   exitcodes.FAILED)
+        code = exitcodes.FAILED
+    sys.exit(code)

@@ -1,0 +1,1 @@
+"""Thin click commands: parse arguments, call a capability package, emit its Result."""
