@@ -50,6 +50,7 @@ class Gpu:
     persistence_mode: bool | None = None
     fabric_state: str | None = None  # "completed" | "in-progress" | "not-started" | None when not supported
     processes: list[GpuProcess] = field(default_factory=list)
+    error: str | None = None  # (probe) NVML error name when this GPU could not be queried ("GpuIsLost")
 
 
 @dataclass
@@ -66,6 +67,13 @@ class NvidiaInfo:
     device_nodes: list[str] = field(default_factory=list)  # /dev/nvidia* present
     gpus: list[Gpu] = field(default_factory=list)
     other_gpus: list[dict[str, Any]] = field(default_factory=list)  # AMD / Intel / Apple display devices
+    # (doctor) where the libcuda rung loaded libcuda from, resolved ("/usr/lib/wsl/lib/libcuda.so.1")
+    libcuda_path: str | None = None
+    # (probe) added by helper P
+    nvml_version: str | None = None  # nvmlSystemGetNVMLVersion, "13.580.65.06"
+    library_version: str | None = None  # version in the libnvidia-ml.so.1 file name: the user-space driver
+    cuinit_error: str | None = None  # libcuda rung: "CUDA_ERROR_STUB_LIBRARY (34)", "... (802)", None when cuInit ok
+    nouveau_loaded: bool = False  # /sys/module/nouveau exists
 
 
 @dataclass
@@ -94,6 +102,9 @@ class SystemInfo:
     hostname: str | None = None
     user: str | None = None
     home: str | None = None
+    # (probe) added by helper P
+    distro_name: str | None = None  # PRETTY_NAME from os-release, "Ubuntu 22.04.4 LTS"
+    container_evidence: list[str] = field(default_factory=list)  # "/.dockerenv", "/proc/1/cgroup: ...", ...
 
 
 @dataclass
@@ -102,6 +113,7 @@ class Toolkit:
     version: str | None = None  # "12.6" or "12.6.85"
     source: str | None = None  # "nvcc" | "version.json" | "version.txt"
     nvcc: str | None = None
+    aliases: list[str] = field(default_factory=list)  # (probe) symlinks to it: "/usr/local/cuda"
 
 
 @dataclass
@@ -147,6 +159,7 @@ class ConfigSetting:
     value: str
     source: str  # a file path, or "env:PIP_INDEX_URL"
     effective: bool = True  # False when something else masks it
+    masked_by: str | None = None  # (doctor) the source that wins when effective=False: "env:PIP_INDEX_URL", a file
 
 
 @dataclass
@@ -169,6 +182,9 @@ class ToolingInfo:
     conda_prefix: str | None = None
     conda_default_env: str | None = None
     settings: list[ConfigSetting] = field(default_factory=list)
+    # (probe) added by helper P
+    pip_python: str | None = None  # the interpreter the `pip` on PATH runs (from its shebang)
+    python_on_path: str | None = None  # (probe) `python` (else `python3`) on PATH, pyenv shims resolved
 
 
 @dataclass
@@ -207,6 +223,10 @@ class FrameworksInfo:
     python: str | None = None  # interpreter whose site-packages were read
     items: list[Framework] = field(default_factory=list)
     conda_packages: list[str] = field(default_factory=list)  # relevant conda-meta names: cpuonly, pytorch, ...
+    # (doctor) other relevant installed distributions, name -> version: pynvml, nvidia-ml-py, nvidia-cudnn-cu12, ...
+    packages: dict[str, str] = field(default_factory=dict)
+    site_dirs: list[str] = field(default_factory=list)  # (probe) directories whose metadata was read
+    conda_records: dict[str, str] = field(default_factory=dict)  # (probe) conda name -> "version build"
     deep: bool = False
 
 
@@ -224,6 +244,8 @@ class Snapshot:
     created: str | None = None  # ISO 8601
     origin: str = "live probe"  # fixtures say which machine and command they come from
     redacted: bool = False
+    timings_ms: dict[str, float] = field(default_factory=dict)  # (doctor) per probe part: "system", "nvidia", ...
+    probe_errors: list[ProbeAttempt] = field(default_factory=list)  # (probe) a part that crashed or timed out
 
     def to_dict(self) -> dict[str, Any]:
         return to_dict(self)

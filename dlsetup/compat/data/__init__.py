@@ -1,0 +1,1 @@
+"""Compatibility tables shipped as TOML package data (one file per subject)."""

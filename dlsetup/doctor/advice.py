@@ -1,0 +1,106 @@
+""""Install the right build": ask the resolver (``dlsetup.resolve``) which build fits the diagnosed machine.
+
+Doctor never keeps its own table of builds. When the resolver cannot answer (nothing fits, or it is
+unavailable), the fix falls back to ``dlsetup resolve ...``, which explains why.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from dlsetup.doctor import facts
+from dlsetup.probe.model import Snapshot
+
+
+@dataclass
+class BuildAdvice:
+    """The build the resolver picked, ready to paste."""
+
+    summary: str  # "torch==2.14.1 (cu126) from https://download.pytorch.org/whl/cu126"
+    commands: list[str] = field(default_factory=list)
+    packages: list[dict] = field(default_factory=list)  # the resolver's package rows
+
+
+_cache: dict[tuple, tuple[Snapshot, BuildAdvice | None]] = {}
+
+
+def build_advice(snap: Snapshot, request: str = "torch", *, no_gpu: bool = False,
+                 prefer: str = "pip") -> BuildAdvice | None:
+    """The resolver's answer for ``request`` on this machine, or None when it has none. Never raises."""
+    from dlsetup.i18n import language
+
+    key = (id(snap), request, no_gpu, prefer, language())
+    hit = _cache.get(key)
+    if hit is not None and hit[0] is snap:
+        return hit[1]
+    try:
+        advice = _ask_resolver(snap, request, no_gpu=no_gpu, prefer=prefer)
+    except Exception:  # the resolver is another capability: its failure must not break doctor
+        advice = None
+    if len(_cache) > 64:
+        _cache.clear()
+    _cache[key] = (snap, advice)
+    return advice
+
+
+def commands_for(snap: Snapshot, request: str = "torch", *, no_gpu: bool = False, prefer: str = "pip") -> list[str]:
+    """The install commands for ``request``, or the ``dlsetup resolve`` command that explains why there are none."""
+    advice = build_advice(snap, request, no_gpu=no_gpu, prefer=prefer)
+    if advice and advice.commands:
+        return list(advice.commands)
+    return [resolve_command(snap, request, no_gpu=no_gpu)]
+
+
+def summary_for(snap: Snapshot, request: str = "torch", *, no_gpu: bool = False) -> str:
+    """One line naming the build (``torch==2.14.1 (cu126) from …/whl/cu126``), or the resolve command."""
+    advice = build_advice(snap, request, no_gpu=no_gpu)
+    if advice and advice.summary:
+        return advice.summary
+    return "`" + resolve_command(snap, request, no_gpu=no_gpu) + "`"
+
+
+def resolve_command(snap: Snapshot, request: str, *, no_gpu: bool = False) -> str:
+    cmd = f"dlsetup resolve {request}"
+    if no_gpu:
+        cmd += " --no-gpu"
+    if snap.origin != "live probe" and snap.origin:
+        cmd += " --snapshot FILE"
+    return cmd
+
+
+def _pip_for(snap: Snapshot, command: str) -> str:
+    """Rewrite a leading ``pip``/``pip3``/``python -m pip`` to the diagnosed interpreter's ``python -m pip``."""
+    return re.sub(r"^(?:pip3?|python3?\s+-m\s+pip)\b", f"{facts.python_cmd(snap)} -m pip", command.strip())
+
+
+def _ask_resolver(snap: Snapshot, request: str, *, no_gpu: bool, prefer: str) -> BuildAdvice | None:
+    import dataclasses
+
+    from dlsetup.resolve.engine import resolve
+    from dlsetup.resolve.machine import machine_from_snapshot
+    from dlsetup.resolve.model import Request
+
+    machine = machine_from_snapshot(snap, source="doctor")
+    if no_gpu:
+        machine = dataclasses.replace(machine, no_gpu=True)
+    resolution = resolve(Request(packages=request.split(), machine=machine))
+    if not resolution.ok or not resolution.packages:
+        return None
+    commands = resolution.commands or {}
+    chosen = commands.get(prefer) or commands.get("pip")
+    if not chosen:
+        return None
+    line = _pip_for(snap, chosen) if chosen == commands.get("pip") else chosen
+    packages = [dataclasses.asdict(p) for p in resolution.packages]
+    from dlsetup.i18n import t
+    from dlsetup.util.redact import redact_url
+
+    main = packages[0]
+    spec = f"{main['name']}=={main['version']}"
+    variant = main.get("variant") or "-"
+    if main.get("index_url"):
+        summary = t("doctor.label.build_from", spec=spec, variant=variant, index=redact_url(main["index_url"]))
+    else:
+        summary = t("doctor.label.build", spec=spec, variant=variant)
+    return BuildAdvice(summary=summary, commands=[line], packages=packages)

@@ -1,0 +1,57 @@
+"""Fix commands several checks share (driver installs, loader-path edits). Commands are data: never translated."""
+
+from __future__ import annotations
+
+import shlex
+
+from dlsetup.doctor import facts
+from dlsetup.probe.model import Snapshot
+
+_UBUNTU_LIKE = ("ubuntu", "pop", "linuxmint", "elementary", "zorin", "neon")
+_FEDORA_LIKE = ("fedora", "nobara")
+
+
+def driver_install(snap: Snapshot, branch: str | None = None) -> list[str]:
+    """Commands that install an NVIDIA driver (of ``branch``, e.g. ``"580"``, when given) on this distro.
+
+    Empty when the distro has no simple packaged route: the fix text then points at NVIDIA's site.
+    """
+    if snap.system.wsl or snap.system.os != "linux":
+        return []  # the driver is installed on the Windows host (or by the vendor on macOS)
+    distro = facts.distro_id(snap)
+    if distro.startswith(_UBUNTU_LIKE):
+        if branch:
+            return ["sudo apt update", f"sudo apt install nvidia-driver-{branch}", "sudo reboot"]
+        return ["sudo ubuntu-drivers install", "sudo reboot"]
+    if distro.startswith("debian"):
+        return ["sudo apt update", "sudo apt install nvidia-driver firmware-misc-nonfree", "sudo reboot"]
+    if distro.startswith(_FEDORA_LIKE):
+        return ["sudo dnf install akmod-nvidia", "sudo reboot"]
+    return []
+
+
+def reboot_or_reload() -> list[str]:
+    """After a driver update: reboot, or unload and reload the kernel modules (no GPU process running)."""
+    return [
+        "sudo reboot",
+        "# or, with no process using the GPU: sudo rmmod nvidia_uvm nvidia_drm nvidia_modeset nvidia && sudo modprobe nvidia",
+    ]
+
+
+def ld_library_path_without(snap: Snapshot, drop: set[str]) -> list[str]:
+    """``export LD_LIBRARY_PATH=...`` without the ``drop`` entries (``unset`` when nothing is left)."""
+    raw = snap.env.get("LD_LIBRARY_PATH")
+    if raw is None:
+        entries = [d.path for d in snap.cuda.ld_library_path]
+    else:
+        entries = raw.split(":")
+    dropped = {p.rstrip("/") for p in drop}
+    keep = [e for e in entries if e and e.rstrip("/") not in dropped]
+    if not keep:
+        return ["unset LD_LIBRARY_PATH"]
+    return ["export LD_LIBRARY_PATH=" + shlex.quote(":".join(keep))]
+
+
+def pip(snap: Snapshot, *args: str) -> str:
+    """``<this interpreter> -m pip <args>`` — the pip that belongs to the diagnosed interpreter."""
+    return " ".join([facts.python_cmd(snap), "-m", "pip", *args])

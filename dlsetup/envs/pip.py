@@ -1,0 +1,165 @@
+"""pip sections: installed with the environment's own interpreter (``<prefix>/bin/python -m pip``).
+
+The index is the one the resolver chose for a framework (e.g. the PyTorch CUDA index), or the one the
+lock file names, or otherwise whatever the user's pip configuration says (their mirror). pip's
+``--report`` (pip ≥ 22.2) records the exact URL and sha256 of every wheel, which ``env export --format
+lock`` needs; dlsetup keeps it in ``<prefix>/etc/dlsetup/pip-packages.json`` (never in ``conda-meta/``,
+where conda would read it as a package record).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from dlsetup.envs.model import Package
+from dlsetup.errors import OperationFailed
+
+PIP_RECORD = Path("etc") / "dlsetup" / "pip-packages.json"
+PIP_TIMEOUT_S = 3600.0
+
+
+def env_python(prefix: Path) -> Path:
+    """The interpreter of an environment (``bin/python`` on Unix, ``python.exe`` on Windows)."""
+    if sys.platform.startswith("win"):
+        return prefix / "python.exe"
+    return prefix / "bin" / "python"
+
+
+def install(prefix: Path, requirements: list[str], *, index_url: str | None = None,
+            extra_index_urls: list[str] | None = None, no_deps: bool = False,
+            python: Path | None = None) -> list[Package]:
+    """``python -m pip install`` into ``prefix``; raises OperationFailed with pip's last error line."""
+    from dlsetup.output import log
+    from dlsetup.util.proc import run
+    from dlsetup.util.redact import redact_url
+
+    if not requirements:
+        return []
+    py = python or env_python(prefix)
+    if not py.exists():
+        raise OperationFailed("envs.error.pip_needs_python", prefix=str(prefix))
+    with tempfile.TemporaryDirectory(prefix="dlsetup-pip-") as tmp:
+        report = Path(tmp) / "report.json"
+        argv = [str(py), "-m", "pip", "install", "--no-input", "--disable-pip-version-check", "--no-compile",
+                "--report", str(report)]
+        if index_url:
+            argv += ["--index-url", index_url]
+        for extra in extra_index_urls or []:
+            argv += ["--extra-index-url", extra]
+        if no_deps:
+            argv.append("--no-deps")
+        argv += list(requirements)
+        env = dict(os.environ)
+        env.pop("PYTHONHOME", None)
+        env.pop("PYTHONPATH", None)
+        env["PIP_NO_INPUT"] = "1"
+        log("+ " + redact_url(" ".join(argv)), 1)
+        result = run(argv, timeout=PIP_TIMEOUT_S, env=env)
+        if not result.ok and "--report" in result.stderr and "no such option" in result.stderr:
+            argv = [a for a in argv if a not in ("--report", str(report))]  # pip older than 22.2
+            result = run(argv, timeout=PIP_TIMEOUT_S, env=env)
+        if not result.ok:
+            raise OperationFailed("envs.error.pip_failed", reason=_last_error(result.stderr or result.stdout,
+                                                                              result.timed_out))
+        installed = _from_report(report, index_url) if report.exists() else []
+    _record(prefix, installed)
+    return installed
+
+
+def _last_error(text: str, timed_out: bool) -> str:
+    from dlsetup.util.redact import redact_url
+
+    if timed_out:
+        return "timed out"
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    errors = [ln for ln in lines if ln.startswith("ERROR:")]
+    return redact_url((errors or lines or ["pip failed"])[-1])
+
+
+def _from_report(report: Path, index_url: str | None) -> list[Package]:
+    from dlsetup.util.redact import redact_url
+
+    try:
+        data = json.loads(report.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    out = []
+    for item in data.get("install") or []:
+        meta = item.get("metadata") or {}
+        info = item.get("download_info") or {}
+        hashes = (info.get("archive_info") or {}).get("hashes") or {}
+        url = info.get("url")
+        out.append(Package(name=str(meta.get("name", "?")), version=str(meta.get("version", "?")),
+                           manager="pip", channel=redact_url(index_url or ""), url=url,
+                           sha256=hashes.get("sha256")))
+    return out
+
+
+def _record(prefix: Path, packages: list[Package]) -> None:
+    """Merge what pip just installed into ``etc/dlsetup/pip-packages.json`` (URLs and hashes)."""
+    from dlsetup.util.atomic import write_text_atomic
+
+    if not packages:
+        return
+    path = prefix / PIP_RECORD
+    current = read_record(prefix)
+    for p in packages:
+        current[_canon(p.name)] = {"name": p.name, "version": p.version, "url": p.url,
+                                   "sha256": p.sha256}
+    write_text_atomic(path, json.dumps(current, indent=2, sort_keys=True) + "\n")
+
+
+def read_record(prefix: Path) -> dict[str, dict]:
+    try:
+        data = json.loads((prefix / PIP_RECORD).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _canon(name: str) -> str:
+    import re
+
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def site_packages(prefix: Path) -> list[Path]:
+    if sys.platform.startswith("win"):
+        return [prefix / "Lib" / "site-packages"]
+    return sorted((prefix / "lib").glob("python3*/site-packages"))
+
+
+def installed_by_pip(prefix: Path, owned: set[str] | None = None) -> list[Package]:
+    """Distributions in the env's site-packages that no conda package owns (conda lists them as pypi)."""
+    import importlib.metadata as md
+
+    from dlsetup.envs.staging import tracked_files
+
+    owned = tracked_files(prefix) if owned is None else owned
+    record = read_record(prefix)
+    out: list[Package] = []
+    for sp in site_packages(prefix):
+        for dist_info in sorted(sp.glob("*.dist-info")):
+            rel = os.path.relpath(dist_info / "METADATA", prefix)
+            if rel in owned:
+                continue
+            dist = md.PathDistribution(dist_info)
+            name = dist.metadata.get("Name") if dist.metadata else None
+            if not name:
+                continue
+            known = record.get(_canon(name), {})
+            url = known.get("url") if known.get("version") == dist.version else None
+            if url is None:
+                direct = dist.read_text("direct_url.json")
+                if direct:
+                    try:
+                        url = json.loads(direct).get("url")
+                    except ValueError:
+                        url = None
+            sha = known.get("sha256") if known.get("version") == dist.version else None
+            out.append(Package(name=name, version=dist.version, manager="pip", url=url, sha256=sha))
+    return out

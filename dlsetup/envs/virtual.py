@@ -1,0 +1,118 @@
+"""Virtual packages (``__cuda``, ``__glibc``, ``__linux``, ``__osx``, ``__archspec``, ...) for a solve.
+
+* This machine: rattler's detection with conda's overrides honoured (``CONDA_OVERRIDE_CUDA`` and friends,
+  rattler ``VirtualPackageOverrides.from_env``), or an explicit ``--cuda VER``.
+* Another platform (``-p osx-arm64`` or a snapshot of another machine): never detect — detection there is
+  wrong and can even fail (research §6.4). Use conda-lock's table ``default-virtual-packages.yaml`` (the
+  same numbers conda-lock locks with), adjusted from a snapshot when one is given.
+"""
+
+from __future__ import annotations
+
+import platform as _platform
+import sys
+from functools import lru_cache
+
+from dlsetup.errors import UsageError
+
+
+def current_platform() -> str:
+    """conda's subdir for this machine (``linux-64``, ``osx-arm64``, ``win-64``, ...)."""
+    machine = _platform.machine().lower()
+    arch = {"x86_64": "64", "amd64": "64", "aarch64": "aarch64", "arm64": "arm64", "ppc64le": "ppc64le"}.get(machine, machine)
+    if sys.platform.startswith("linux"):
+        return f"linux-{arch}"
+    if sys.platform == "darwin":
+        return "osx-arm64" if arch in ("arm64", "aarch64") else "osx-64"
+    if sys.platform.startswith("win"):
+        return "win-arm64" if arch in ("arm64", "aarch64") else "win-64"
+    return f"{sys.platform}-{arch}"
+
+
+@lru_cache(maxsize=1)
+def _table() -> dict[str, dict[str, str]]:
+    """conda-lock's ``default-virtual-packages.yaml``: subdir → {name: "version[ build]"}."""
+    from importlib import resources
+
+    import yaml  # a conda-lock dependency
+
+    text = resources.files("conda_lock").joinpath("default-virtual-packages.yaml").read_text()
+    data = yaml.safe_load(text) or {}
+    return {sub: {str(k): str(v) for k, v in (body.get("packages") or {}).items()}
+            for sub, body in (data.get("subdirs") or {}).items()}
+
+
+def table_for(platform: str, cuda: str | None = None) -> dict[str, str]:
+    """name → "version[ build]" for a platform, with ``__cuda`` set to ``cuda`` ("" removes it)."""
+    table = dict(_table().get(platform, {}))
+    if not table:
+        if platform.startswith("linux-"):
+            table = {"__unix": "0", "__linux": "5.10", "__glibc": "2.28"}
+        elif platform.startswith("osx-"):
+            table = {"__unix": "0", "__osx": "11.0"}
+        elif platform.startswith("win-"):
+            table = {"__win": "0"}
+    if cuda is not None:
+        table.pop("__cuda", None)
+        if cuda:
+            table["__cuda"] = cuda
+    elif "__cuda" in table:
+        table.pop("__cuda")  # never pretend a GPU exists unless asked (conda-lock's 11.4 default is for locks)
+    return table
+
+
+def _generic(name: str, spec: str):
+    from rattler import BuildString, GenericVirtualPackage, PackageName, Version
+
+    version, _, build = spec.partition(" ")
+    return GenericVirtualPackage(PackageName(name), Version(version), BuildString(build or "0"))
+
+
+def for_platform(platform: str | None = None, *, cuda: str | None = None, snapshot=None) -> list:
+    """Virtual packages to solve with: detected for this machine, from the table for another one."""
+    target = platform or current_platform()
+    if snapshot is not None:
+        return [_generic(n, v) for n, v in from_snapshot(snapshot, cuda=cuda).items()]
+    if target != current_platform():
+        return [_generic(n, v) for n, v in table_for(target, cuda).items()]
+    from rattler import Override, VirtualPackage, VirtualPackageOverrides
+
+    try:
+        overrides = VirtualPackageOverrides.from_env()
+        if cuda is not None:
+            overrides.cuda = Override.string(cuda) if cuda else None
+        found = VirtualPackage.detect(overrides)
+    except Exception as exc:  # noqa: BLE001 - e.g. an override rattler cannot parse
+        raise UsageError("envs.error.virtual_packages", reason=str(exc).splitlines()[0]) from None
+    generic = [v.into_generic() for v in found]
+    if cuda == "":
+        generic = [g for g in generic if g.name.normalized != "__cuda"]
+    return generic
+
+
+def from_snapshot(snapshot, cuda: str | None = None) -> dict[str, str]:
+    """The virtual packages a machine described by a dlsetup snapshot would have."""
+    system = snapshot.system
+    if system.os == "linux":
+        table = {"__unix": "0", "__linux": (system.kernel or "5.10").split("-")[0], "__glibc": system.glibc or "2.28",
+                 "__archspec": f"1 {system.arch}"}
+    elif system.os == "macos":
+        table = {"__unix": "0", "__osx": "11.0", "__archspec": f"1 {system.arch}"}
+    else:
+        table = {"__win": "0", "__archspec": f"1 {system.arch}"}
+    driver_cuda = getattr(snapshot.nvidia, "cuda_driver_version", None)
+    if cuda is not None:
+        if cuda:
+            table["__cuda"] = cuda
+    elif driver_cuda:
+        table["__cuda"] = driver_cuda
+    return table
+
+
+def describe(vps: list) -> list[str]:
+    """``["__cuda=12.4=0", "__glibc=2.36=0", ...]`` for reports."""
+    out = []
+    for v in vps:
+        g = v.into_generic() if hasattr(v, "into_generic") else v
+        out.append(f"{g.name.normalized}={g.version}={g.build_string}")
+    return sorted(out)

@@ -1,0 +1,127 @@
+"""uv: ``[[index]] url = ... default = true`` (+ ``python-install-mirror``), edited with tomlkit.
+
+Form from astral-sh/uv docs/concepts/indexes.md and mirrorz-docs / ustclug help (anchors-mirror.md §4.3):
+only the entry with ``default = true`` is replaced, the user's named indexes stay; ``python-install-mirror``
+is a uv.toml-only key (not valid in pyproject.toml). The deprecated ``index-url`` is left alone: an
+``[[index]]`` default beats it (checked with uv 0.13.9).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dlsetup.mirror.catalog import owner_of
+from dlsetup.mirror.readers import ConfigFileError, parse_toml
+from dlsetup.mirror.writers import Context, Report, append_table, malformed
+from dlsetup.mirror.writers import torch as torch_writer
+
+
+def _load(text: str | None, path: Path):
+    import tomlkit
+
+    if text:
+        try:
+            parse_toml(text, path)
+        except ConfigFileError as exc:
+            raise malformed("uv", exc) from None
+    try:
+        return tomlkit.parse(text or "")
+    except Exception as exc:  # tomlkit rejects a few things tomllib accepts: report, never write
+        raise malformed("uv", ConfigFileError(path, f"cannot be edited safely ({exc})")) from None
+
+
+def _table(doc, pyproject: bool, create: bool):
+    import tomlkit
+
+    if not pyproject:
+        return doc
+    tool = doc.get("tool")
+    if tool is None:
+        if not create:
+            return None
+        tool = tomlkit.table(is_super_table=True)
+        doc["tool"] = tool
+    uv = tool.get("uv")
+    if uv is None:
+        if not create:
+            return None
+        uv = tomlkit.table()
+        tool["uv"] = uv
+    return uv
+
+
+def apply(text: str | None, ctx: Context, report: Report, *, include_torch: bool = False) -> str | None:
+    """Set the default index (and python-install-mirror); with ``include_torch`` also the PyTorch index."""
+    import tomlkit
+
+    path = report.path or Path("uv.toml")
+    pyproject = path.name == "pyproject.toml"
+    doc = _load(text, path)
+    table = _table(doc, pyproject, create=True)
+    m = ctx.mirror
+    assert m is not None
+    if m.pip:
+        indexes = table.get("index")
+        if indexes is None:
+            indexes = tomlkit.aot()
+            table["index"] = indexes
+        default = next((e for e in indexes if hasattr(e, "get") and e.get("default") is True), None)
+        if default is None:
+            entry = tomlkit.table()
+            entry["url"] = m.pip
+            entry["default"] = True
+            append_table(indexes, entry)
+            report.change(f"[[index]] url = {m.pip}, default = true")
+        elif default.get("url") != m.pip:
+            default["url"] = m.pip
+            report.change(f"[[index]] (default) url = {m.pip}")
+    if m.python_install:
+        if pyproject:
+            report.note("mirror.note.uv_python_mirror_pyproject", url=m.python_install)
+        elif table.get("python-install-mirror") != m.python_install:
+            table["python-install-mirror"] = m.python_install
+            report.change(f"python-install-mirror = {m.python_install}")
+    elif table.get("python-install-mirror") and not pyproject:
+        owner = owner_of(str(table["python-install-mirror"]), ctx.catalog)
+        if owner and owner.id != m.id:
+            report.note("mirror.note.uv_python_mirror_kept", mirror=m.id, owner=owner.id)
+    if include_torch:
+        torch_writer.apply_uv(table, ctx, report, project=pyproject, root=doc if pyproject else None)
+    new = tomlkit.dumps(doc)
+    return new if report.changes else text
+
+
+def reset(text: str | None, ctx: Context, report: Report, *, include_torch: bool = True) -> str | None:
+    if text is None:
+        return None
+    path = report.path or Path("uv.toml")
+    pyproject = path.name == "pyproject.toml"
+    doc = _load(text, path)
+    table = _table(doc, pyproject, create=False)
+    if table is None:
+        return text
+    indexes = table.get("index")
+    if indexes is not None:
+        for item in list(indexes):
+            if hasattr(item, "get") and item.get("default") is True:
+                indexes.remove(item)
+                report.change(f"[[index]] default {item.get('url')} (removed)")
+        if len(indexes) == 0:
+            del table["index"]
+    if "python-install-mirror" in table and not pyproject:
+        del table["python-install-mirror"]
+        report.change("python-install-mirror (removed)")
+    if include_torch:
+        torch_writer.reset_uv(table, ctx, report, project=pyproject)
+    if not report.changes:
+        return text
+    if pyproject and len(table) == 0:
+        del doc["tool"]["uv"]
+        if len(doc["tool"]) == 0:
+            del doc["tool"]
+    import tomlkit
+
+    new = tomlkit.dumps(doc)
+    if not pyproject and not new.strip():
+        return None
+    return new

@@ -1,0 +1,108 @@
+"""Save, load and redact machine snapshots (what ``doctor --save-snapshot`` / ``--snapshot`` use).
+
+Redaction (the default when saving) removes what identifies a person or a machine before a student
+sends the file to a teacher: the host name, the user name, the home directory (paths become ``~/...``),
+GPU and MIG UUIDs, and credentials inside URLs. Everything a diagnosis needs stays.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from dlsetup.probe.model import Snapshot
+from dlsetup.util.redact import redact_url
+
+HOST = "<hostname>"
+USER = "<user>"
+_UUID = re.compile(r"\b(GPU|MIG)-[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}\b")
+# Path segments that are too common to treat as a user name (user "lib" must not rewrite /usr/lib).
+_COMMON_SEGMENTS = {
+    "root", "lib", "lib64", "bin", "sbin", "usr", "local", "opt", "share", "etc", "var", "tmp", "home", "cuda",
+    "python", "conda", "envs", "nvidia", "data", "work", "src", "include", "dev", "proc", "sys", "run", "mnt",
+}
+
+
+class _Redactor:
+    def __init__(self, home: str | None, user: str | None, host: str | None) -> None:
+        homes = {h.rstrip("/\\") for h in (home, os.path.realpath(home) if home else None) if h and len(h) > 1}
+        self.homes = sorted(homes, key=len, reverse=True)
+        self.user = user if user and user not in _COMMON_SEGMENTS and len(user) >= 2 else None
+        self.host = host if host and len(host) >= 4 else None
+        self.uuids: dict[str, str] = {}
+
+    def uuid_label(self, uuid: str) -> str:
+        if uuid not in self.uuids:
+            kind = uuid.split("-", 1)[0]
+            self.uuids[uuid] = f"{kind}-redacted-{len(self.uuids)}"
+        return self.uuids[uuid]
+
+    def text(self, s: str) -> str:
+        s = redact_url(s)
+        for h in self.homes:
+            s = re.sub(re.escape(h) + r"(?=[/\\:\s'\"]|$)", "~", s)
+        if self.user:
+            s = re.sub(r"(?<=[/\\])" + re.escape(self.user) + r"(?=[/\\:\s'\"]|$)", USER, s)
+        if self.host:
+            s = re.sub(r"\b" + re.escape(self.host) + r"\b", HOST, s)
+        return _UUID.sub(lambda m: self.uuid_label(m.group(0)), s)
+
+    def walk(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, list):
+            return [self.walk(v) for v in value]
+        if isinstance(value, dict):
+            return {k: self.walk(v) for k, v in value.items()}
+        return value
+
+
+def redact_snapshot(snapshot: Snapshot) -> Snapshot:
+    """A copy of ``snapshot`` without host name, user name, home paths, GPU UUIDs or URL credentials."""
+    if snapshot.redacted:
+        return Snapshot.from_dict(snapshot.to_dict())
+    sysinfo = snapshot.system
+    r = _Redactor(sysinfo.home, sysinfo.user, sysinfo.hostname)
+    data = snapshot.to_dict()
+    for gpu in data.get("nvidia", {}).get("gpus", []):
+        if gpu.get("uuid"):
+            gpu["uuid"] = r.uuid_label(gpu["uuid"]) if _UUID.fullmatch(gpu["uuid"]) else f"GPU-redacted-{gpu['index']}"
+    data = r.walk(data)
+    system = data["system"]
+    system["hostname"] = HOST if sysinfo.hostname else None
+    system["user"] = USER if sysinfo.user else None
+    system["home"] = "~" if sysinfo.home else None
+    data["redacted"] = True
+    return Snapshot.from_dict(data)
+
+
+def snapshot_json(snapshot: Snapshot, *, redact: bool = True) -> str:
+    snap = redact_snapshot(snapshot) if redact else snapshot
+    return json.dumps(snap.to_dict(), indent=2, ensure_ascii=False) + "\n"
+
+
+def save_snapshot(snapshot: Snapshot, path: str | os.PathLike[str], *, redact: bool = True) -> Path:
+    """Write the snapshot as JSON, atomically; redacted unless ``redact=False``. Returns the path.
+
+    An unwritable destination raises UsageError (``core.error.not_writable``); nothing is half-written.
+    """
+    from dlsetup.errors import UsageError
+    from dlsetup.util.atomic import write_text_atomic
+
+    p = Path(path)
+    text = snapshot_json(snapshot, redact=redact)
+    if p.is_dir():
+        raise UsageError("core.error.not_writable", path=str(p), reason="it is a directory")
+    try:
+        write_text_atomic(p, text)
+    except OSError as exc:
+        raise UsageError("core.error.not_writable", path=str(p), reason=exc.strerror or str(exc)) from None
+    return p
+
+
+def load_snapshot(path: str | os.PathLike[str]) -> Snapshot:
+    """Read a snapshot file; a missing, corrupt or foreign file is a one-line UsageError."""
+    return Snapshot.load(path)

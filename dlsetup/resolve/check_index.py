@@ -1,0 +1,169 @@
+"""--check-index: ask the index whether the chosen wheels really exist for the target platform and Python.
+
+Speaks the simple repository API (PEP 691 JSON, falling back to PEP 503 HTML) and flat ``find-links``
+pages (``torch_stable.html``). A wheel counts when its file name parses, its version matches the
+requirement (a requirement without a local tag accepts ``2.14.1+cu126``), one of its tags is supported
+by the target interpreter/platform, and its ``data-requires-python`` admits the target Python.
+"""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from dlsetup.resolve.model import Machine, Package
+from dlsetup.util.redact import redact_url
+
+PYPI_SIMPLE = "https://pypi.org/simple"
+TIMEOUT = 20.0
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[dict[str, str]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag.lower() == "a":
+            a = {k: v or "" for k, v in attrs}
+            if a.get("href"):
+                self.links.append(a)
+
+
+def target_tags(machine: Machine) -> set[Any]:
+    """The wheel tags an interpreter of ``machine.python`` on ``machine``'s platform accepts."""
+    from packaging import tags
+
+    py = tuple(int(x) for x in machine.python.split(".")[:2])
+    arch = machine.arch
+    if machine.os == "windows":
+        platforms = ["win_amd64" if arch == "x86_64" else "win_arm64"]
+    elif machine.os == "macos":
+        a = "arm64" if arch in ("aarch64", "arm64") else "x86_64"
+        platforms = [f"macosx_{major}_{minor}_{x}" for major in range(16, 10, -1) for minor in (0,)
+                     for x in (a, "universal2")]
+        if a == "x86_64":
+            platforms += [f"macosx_10_{minor}_{x}" for minor in range(15, 8, -1) for x in ("x86_64", "intel",
+                                                                                      "universal2")]
+    else:
+        glibc = tuple(int(x) for x in (machine.glibc or "2.17").split(".")[:2])
+        platforms = [f"manylinux_2_{m}_{arch}" for m in range(glibc[1], 4, -1)]
+        legacy = {17: "manylinux2014", 12: "manylinux2010", 5: "manylinux1"}
+        platforms += [f"{name}_{arch}" for m, name in legacy.items() if glibc[1] >= m]
+        platforms.append(f"linux_{arch}")
+    out = set(tags.cpython_tags(python_version=py, platforms=platforms))
+    out |= set(tags.compatible_tags(python_version=py, interpreter=f"cp{py[0]}{py[1]}", platforms=platforms))
+    return out
+
+
+def _files_from_json(doc: dict[str, Any], base: str) -> list[dict[str, str]]:
+    out = []
+    for f in doc.get("files", []):
+        out.append({"filename": f.get("filename", ""), "url": urljoin(base, f.get("url", "")),
+                    "requires_python": f.get("requires-python") or ""})
+    return out
+
+
+def _files_from_html(text: str, base: str) -> list[dict[str, str]]:
+    parser = _Links()
+    parser.feed(text)
+    out = []
+    for a in parser.links:
+        href = a["href"]
+        name = urlsplit(href).path.rsplit("/", 1)[-1]
+        from urllib.parse import unquote
+
+        out.append({"filename": unquote(name), "url": urljoin(base, href),
+                    "requires_python": a.get("data-requires-python", "")})
+    return out
+
+
+def list_files(client: Any, index_url: str, kind: str, project: str) -> list[dict[str, str]]:
+    """The files an index offers for ``project`` (``kind`` "find-links" reads one flat page)."""
+    from packaging.utils import canonicalize_name
+
+    if kind == "find-links":
+        resp = client.get(index_url)
+        resp.raise_for_status()
+        return _files_from_html(resp.text, index_url)
+    url = index_url.rstrip("/") + "/" + canonicalize_name(project) + "/"
+    resp = client.get(url, headers={"Accept": "application/vnd.pypi.simple.v1+json, text/html;q=0.1"})
+    resp.raise_for_status()
+    ctype = resp.headers.get("content-type", "")
+    if "json" in ctype:
+        return _files_from_json(resp.json(), str(resp.url))
+    return _files_from_html(resp.text, str(resp.url))
+
+
+def find_wheel(files: list[dict[str, str]], package: Package, supported: set[Any], python: str) -> str | None:
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+    from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+
+    req = package.requirement
+    spec_text = req.split("]", 1)[-1] if "]" in req else req[len(re.match(r"[A-Za-z0-9._-]+", req).group(0)):]
+    spec = SpecifierSet(spec_text)
+    want = canonicalize_name(package.name)
+    for f in files:
+        name = f["filename"]
+        if not name.endswith(".whl"):
+            continue
+        try:
+            wname, version, _build, wtags = parse_wheel_filename(name)
+        except InvalidWheelFilename:
+            continue
+        if wname != want or not spec.contains(version, prereleases=True):
+            continue
+        if not (set(wtags) & supported):
+            continue
+        rp = f.get("requires_python")
+        if rp:
+            try:
+                if not SpecifierSet(rp).contains(python + ".0", prereleases=True):
+                    continue
+            except InvalidSpecifier:
+                pass
+        return name
+    return None
+
+
+def check_packages(packages: list[Package], machine: Machine, index_url: str | None = None,
+                   client: Any = None) -> list[dict[str, Any]]:
+    """One entry per package: ``{"requirement", "index", "found", "file", "error"}``."""
+    import httpx
+
+    supported = target_tags(machine)
+    default = index_url or _default_index()
+    own = client is None
+    client = client or httpx.Client(timeout=TIMEOUT, follow_redirects=True, trust_env=True)
+    out = []
+    try:
+        for p in packages:
+            kind = p.index_kind if not index_url else ("find-links" if index_url.endswith(".html") else "index-url")
+            where = index_url or p.index_url or default
+            item: dict[str, Any] = {"requirement": p.requirement, "index": redact_url(where), "found": False,
+                                    "file": None, "error": None}
+            try:
+                files = list_files(client, where, kind if kind == "find-links" else "simple", p.name)
+                item["file"] = find_wheel(files, p, supported, machine.python)
+                item["found"] = item["file"] is not None
+                if not item["found"]:
+                    item["error"] = f"no wheel for {p.requirement} matching cp{machine.python.replace('.', '')} " \
+                                    f"on {machine.os}-{machine.arch} among {len(files)} files"
+            except Exception as exc:  # network, HTTP status, bad page: the check failed, say why
+                item["error"] = redact_url(f"{type(exc).__name__}: {exc}")[:300]
+            out.append(item)
+    finally:
+        if own:
+            client.close()
+    return out
+
+
+def _default_index() -> str:
+    try:
+        from dlsetup.mirror.api import pip_index_url
+
+        return pip_index_url() or PYPI_SIMPLE
+    except Exception:
+        return PYPI_SIMPLE

@@ -1,0 +1,141 @@
+"""The rules a candidate build must pass, shared by every framework.
+
+Each check returns a list of :class:`Failure` (empty = passes). A failure names its rule, carries the
+catalogued message for a person, the source of the fact that decided it, and — for rules a user can
+act on — what would make it pass (``fix``), which the resolver turns into a hint.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from dlsetup import compat
+from dlsetup.compat.tables import source_text, version_tuple
+from dlsetup.i18n import t
+from dlsetup.resolve.model import GpuSpec, Machine
+
+# Rules a user can act on without new hardware, in the order hints are shown.
+FIXABLE = ("driver", "python", "os", "glibc", "cuda_pin", "platform", "companion")
+
+
+@dataclass
+class Failure:
+    rule: str
+    text: str
+    source: str = ""
+    fix: dict[str, Any] = field(default_factory=dict)  # e.g. {"driver": "525.60.13"} / {"python": "3.12"}
+
+
+def gpus_with_cc(machine: Machine) -> list[GpuSpec]:
+    return [g for g in machine.gpus if g.cc]
+
+
+def check_python(machine: Machine, lo: str, hi: str, label: str, source: str) -> list[Failure]:
+    v = version_tuple(machine.python)[:2]
+    if version_tuple(lo) <= v <= version_tuple(hi):
+        return []
+    target = hi if v > version_tuple(hi) else lo
+    return [Failure("python", t("resolve.rule.python", candidate=label, lo=lo, hi=hi, python=machine.python),
+                    source, {"python": target})]
+
+
+def check_glibc(machine: Machine, need: str | None, label: str, source: str) -> list[Failure]:
+    if machine.os != "linux" or not need or not machine.glibc:
+        return []
+    if version_tuple(machine.glibc) >= version_tuple(need):
+        return []
+    return [Failure("glibc", t("resolve.rule.glibc", candidate=label, need=need, have=machine.glibc),
+                    source, {"glibc": need})]
+
+
+def check_cuda_pin(pin: str | None, cuda: str | None, label: str) -> list[Failure]:
+    if not pin or cuda is None:
+        return []
+    if version_tuple(pin)[:2] == version_tuple(cuda)[:2]:
+        return []
+    return [Failure("cuda_pin", t("resolve.rule.cuda_pin", candidate=label, cuda=cuda, pin=pin), "", {"cuda": cuda})]
+
+
+def check_driver(machine: Machine, cuda: str, label: str) -> list[Failure]:
+    """The driver must run a CUDA ``cuda`` runtime (minor-version compatibility per major)."""
+    row = compat.runtime_driver_floor_row(cuda, machine_os(machine))
+    floor = compat.runtime_driver_floor(cuda, machine_os(machine))
+    src = source_text(row) if row else ""
+    if floor is None:
+        return [Failure("driver", t("resolve.rule.driver_unknown", candidate=label, cuda=cuda), src)]
+    if machine.driver is None:
+        return []  # planning without a driver: the reasons say which driver to install
+    if compat.driver_meets(machine.driver, floor):
+        return []
+    return [Failure("driver", t("resolve.rule.driver", candidate=label, cuda=cuda, floor=floor, driver=machine.driver),
+                    src, {"driver": floor})]
+
+
+def machine_os(machine: Machine) -> str:
+    # WSL2 runs the Windows driver; NVIDIA documents the Linux floors for CUDA inside WSL2, and the
+    # driver version WSL reports is the Windows one, so compare against the Windows column.
+    return "windows" if machine.wsl or machine.os == "windows" else "linux"
+
+
+def native_cuda(machine: Machine, cuda: str | None) -> bool:
+    """True when the driver supports ``cuda`` itself (not only through minor-version compatibility)."""
+    if cuda is None:
+        return True
+    if machine.driver is None:
+        return True
+    have = machine.cuda_driver or compat.cuda_for_driver(machine.driver, machine_os(machine))
+    return bool(have) and version_tuple(have)[:2] >= version_tuple(cuda)[:2]
+
+
+def check_arch(machine: Machine, archs: list[str] | None, label: str, source: str, cuda: str | None
+               ) -> tuple[list[Failure], dict[int, str]]:
+    """Every GPU with a known compute capability must have kernels: SASS of its major <= its CC, or PTX
+    <= its CC that the driver can JIT (JIT needs a driver that supports the build's CUDA natively)."""
+    failures: list[Failure] = []
+    served: dict[int, str] = {}
+    if archs is None:
+        return [Failure("arch", t("resolve.rule.arch_unknown", candidate=label), source)], served
+    for i, gpu in enumerate(gpus_with_cc(machine)):
+        entry = compat.arch_coverage(archs, gpu.cc)
+        if entry is None:
+            failures.append(Failure("arch", t("resolve.rule.arch", candidate=label, gpu=gpu.label(), cc=gpu.cc,
+                                              archs=" ".join(a for a in archs)), source))
+            continue
+        if entry.startswith("compute_") or entry.endswith("+PTX"):
+            if not native_cuda(machine, cuda):
+                failures.append(Failure("ptx_driver", t("resolve.rule.ptx_driver", candidate=label, gpu=gpu.label(),
+                                                        cc=gpu.cc, entry=entry, cuda=cuda,
+                                                        have=machine.cuda_driver or "?"),
+                                        source, {"driver_cuda": cuda}))
+                continue
+        served[i] = entry
+    return failures, served
+
+
+def check_gpu_supported_by_driver(machine: Machine) -> list[Failure]:
+    """A driver branch newer than a GPU's last branch does not drive it at all (Pascal on R590)."""
+    installed = machine.driver or machine.driver_library  # a driver that is installed but not loaded counts too
+    if installed is None:
+        return []
+    branch = compat.driver_branch(installed)
+    out = []
+    for gpu in gpus_with_cc(machine):
+        info = compat.gpu_architecture(gpu.cc)
+        if not info or not info["last_driver_branch"] or branch is None:
+            continue
+        if branch > info["last_driver_branch"]:
+            out.append(Failure("gpu_driver", t("resolve.rule.gpu_driver", gpu=gpu.label(), arch=info["name"], cc=gpu.cc,
+                                               branch=branch, last=info["last_driver_branch"]),
+                               info["source"], {"driver_branch": info["last_driver_branch"]}))
+    return out
+
+
+def check_jetson(machine: Machine, framework: str) -> list[Failure]:
+    out = []
+    for gpu in gpus_with_cc(machine):
+        info = compat.gpu_architecture(gpu.cc)
+        if info and info.get("jetson"):
+            out.append(Failure("jetson", t("resolve.rule.jetson", gpu=gpu.label(), cc=gpu.cc, framework=framework),
+                               info["source"]))
+    return out

@@ -1,0 +1,213 @@
+"""Run the suite in the target interpreter and read its events, with a time limit on every stage.
+
+A stage that does not finish in time is a failure, never a frozen terminal: the suite is asked for a stack
+dump (SIGUSR1, faulthandler), killed with its whole process group (compilers and workers included), and a
+fresh suite process carries on with the stages after it. A crash (segfault, abort, out of memory) is
+handled the same way. Only a failure to start or to import torch ends the run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import subprocess
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from dlsetup.verify.plan import Plan
+
+_EOF = object()
+
+
+@dataclass
+class SuiteOutcome:
+    """Everything the suite processes said, merged: the first hello, one event per stage, rank results."""
+
+    hello: dict[str, Any] | None = None
+    events: dict[str, dict[str, Any]] = field(default_factory=dict)
+    ranks: list[dict[str, Any]] | None = None
+    fatal: dict[str, Any] | None = None  # {"kind": "start"|"import"|"setup_timeout", ...}: nothing ran
+    restarts: int = 0
+    stderr_tail: list[str] = field(default_factory=list)
+
+
+def _reader(stream: Any, out: queue.Queue, tail: deque | None) -> None:
+    try:
+        for line in iter(stream.readline, ""):
+            if tail is None:
+                out.put(line)
+            else:
+                tail.append(line.rstrip("\n"))
+    except (OSError, ValueError):
+        pass
+    finally:
+        if tail is None:
+            out.put(_EOF)
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    try:
+        if hasattr(os, "killpg"):
+            os.killpg(proc.pid, signal.SIGKILL)
+        else:  # pragma: no cover - Windows
+            proc.kill()
+    except (ProcessLookupError, PermissionError, OSError):
+        try:
+            proc.kill()
+        except OSError:
+            pass
+
+
+def _stack_dump(proc: subprocess.Popen, tail: deque, wait_s: float = 1.0) -> list[str]:
+    """Ask the suite (faulthandler on SIGUSR1) where it is stuck; the innermost frames, innermost first."""
+    if not hasattr(signal, "SIGUSR1"):
+        return []
+    mark = len(tail)
+    try:
+        os.kill(proc.pid, signal.SIGUSR1)
+    except OSError:
+        return []
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        lines = list(tail)[mark:] if len(tail) >= mark else list(tail)
+        if any(ln.strip().startswith("File ") for ln in lines):
+            time.sleep(0.1)
+            break
+    lines = list(tail)[mark:] if len(tail) >= mark else list(tail)
+    frames = [ln.strip() for ln in lines if ln.strip().startswith("File ")]
+    return frames[:8]
+
+
+def run_suite(plan: Plan, python: str, env: dict[str, str], cwd: str,
+              on_event: Callable[[dict[str, Any]], None] | None = None) -> SuiteOutcome:
+    """Run ``plan.suite_stages`` in ``python``; restart after a hang or crash; return what was reported."""
+    outcome = SuiteOutcome()
+    remaining = list(plan.suite_stages)
+    while remaining:
+        ran = _one_process(plan, python, env, cwd, remaining, outcome, on_event)
+        if outcome.fatal is not None:
+            break
+        remaining = [s for s in remaining if s not in outcome.events]
+        if remaining and not ran:
+            break  # the process made no progress at all: do not loop
+        if remaining:
+            outcome.restarts += 1
+    return outcome
+
+
+def _one_process(plan: Plan, python: str, env: dict[str, str], cwd: str, stages: list[str],
+                 outcome: SuiteOutcome, on_event: Callable[[dict[str, Any]], None] | None) -> bool:
+    """One suite process over ``stages``. Returns True when at least one stage got a result."""
+    argv = [python, "-u", "-m", "dlverify"]
+    try:
+        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                env=env, cwd=cwd, text=True, encoding="utf-8", errors="replace",
+                                start_new_session=True)
+    except OSError as exc:
+        outcome.fatal = {"kind": "start", "error": f"{type(exc).__name__}: {exc}"}
+        return False
+    lines: queue.Queue = queue.Queue()
+    tail: deque = deque(maxlen=400)
+    threads = [threading.Thread(target=_reader, args=(proc.stdout, lines, None), daemon=True),
+               threading.Thread(target=_reader, args=(proc.stderr, lines, tail), daemon=True)]
+    for t in threads:
+        t.start()
+    try:
+        proc.stdin.write(json.dumps(plan.suite_config(stages)))
+        proc.stdin.close()
+    except OSError:
+        pass
+
+    progressed = False
+    current = "setup"
+    started_at = time.monotonic()
+    deadline = started_at + plan.timeouts["setup"]
+    saw_hello = False
+    done = False
+    while True:
+        try:
+            item = lines.get(timeout=max(0.05, deadline - time.monotonic()))
+        except queue.Empty:
+            frames = _stack_dump(proc, tail)
+            _kill(proc)
+            if current == "between":  # stuck after one stage ended and before the next began
+                current = next((s for s in stages if s not in outcome.events), "setup")
+            limit = plan.timeouts.get(current, plan.timeouts["setup"])
+            if current == "setup" or not saw_hello:
+                outcome.fatal = {"kind": "setup_timeout", "seconds": limit, "stack": frames}
+            else:
+                outcome.events[current] = {
+                    "event": "stage", "stage": current, "status": "fail", "timed_out": True,
+                    "duration_s": round(time.monotonic() - started_at, 3), "checks": [],
+                    "details": {"stack": frames, "stderr_tail": list(tail)[-15:]},
+                    "note": {"key": "verify.note.stage_timeout", "params": {"stage": current, "seconds": limit}},
+                }
+                progressed = True
+            break
+        if item is _EOF:
+            break
+        try:
+            event = json.loads(item)
+        except json.JSONDecodeError:
+            continue  # not ours (the suite routes everything else to stderr, but be tolerant)
+        kind = event.get("event")
+        if kind == "hello":
+            saw_hello = True
+            if outcome.hello is None:
+                outcome.hello = event
+            if not event.get("ok"):
+                outcome.fatal = {"kind": "import", "error": event.get("error")}
+            current, deadline = "between", time.monotonic() + plan.timeouts["setup"]
+        elif kind == "start":
+            current = event.get("stage", "?")
+            started_at = time.monotonic()
+            deadline = started_at + plan.timeouts.get(current, plan.timeouts["setup"])
+        elif kind == "stage":
+            outcome.events[event["stage"]] = event
+            progressed = True
+            current, deadline = "between", time.monotonic() + plan.timeouts["setup"]
+        elif kind == "ranks":
+            outcome.ranks = event.get("ranks")
+        elif kind == "done":
+            done = True
+        if on_event is not None:
+            on_event(event)
+
+    try:
+        code = proc.wait(timeout=10 if done else 5)
+    except subprocess.TimeoutExpired:
+        _kill(proc)
+        code = proc.wait()
+    for t in threads:
+        t.join(timeout=2)
+    outcome.stderr_tail = list(tail)[-30:]
+    if outcome.fatal is None and not done and current not in ("between", "setup") and current not in outcome.events:
+        # The process died inside a stage (segfault, abort, killed by the OOM killer...).
+        outcome.events[current] = {
+            "event": "stage", "stage": current, "status": "fail", "crashed": True,
+            "duration_s": round(time.monotonic() - started_at, 3), "checks": [],
+            "details": {"exit_code": code, "stderr_tail": list(tail)[-15:]},
+            "note": {"key": "verify.note.stage_crashed", "params": {"stage": current, "code": _describe_exit(code)}},
+        }
+        progressed = True
+    elif outcome.fatal is None and not saw_hello:
+        outcome.fatal = {"kind": "start", "error": _describe_exit(code), "stderr": list(tail)[-15:]}
+    return progressed
+
+
+def _describe_exit(code: int | None) -> str:
+    if code is None:
+        return "?"
+    if code < 0:
+        try:
+            return f"signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"signal {-code}"
+    return f"exit code {code}"

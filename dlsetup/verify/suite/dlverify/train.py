@@ -1,0 +1,123 @@
+"""Stage 7, training: LeNet-5 on the procedural glyph set must reach 97 % held-out accuracy in 5 epochs.
+
+20k training and 4k held-out samples are generated on the device (different seeds), batch 128, Adam at
+lr 2e-3, evaluated 4 times per epoch; the run stops at the target. A healthy stack gets there within
+about one epoch; "nothing learns" (zeroed or sign-flipped gradients, a dead optimiser) never does.
+This is a coarse smoke test: the op and gradcheck stages catch the subtler faults.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from dlverify.glyphs import make_dataset
+from dlverify.proto import FAIL, PASS, check, note
+
+TRAIN_N, TEST_N, BATCH, LR = 20_000, 4_000, 128, 2e-3
+MAX_EPOCHS, EVALS_PER_EPOCH, TARGET = 5, 4, 0.97
+
+
+def lenet5(torch: Any) -> Any:
+    nn = torch.nn
+
+    class LeNet5(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv1 = nn.Conv2d(1, 6, 5, padding=2)
+            self.conv2 = nn.Conv2d(6, 16, 5)
+            self.fc1 = nn.Linear(16 * 5 * 5, 120)
+            self.fc2 = nn.Linear(120, 84)
+            self.fc3 = nn.Linear(84, 10)
+
+        def forward(self, x: Any) -> Any:
+            F = torch.nn.functional
+            x = F.max_pool2d(F.relu(self.conv1(x)), 2)
+            x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+            x = F.relu(self.fc1(x.flatten(1)))
+            return self.fc3(F.relu(self.fc2(x)))
+
+    return LeNet5()
+
+
+def run(ctx: Any) -> dict[str, Any]:
+    torch = ctx.torch
+    F = torch.nn.functional
+    dev = ctx.device
+    cuda = dev.type == "cuda"
+
+    def sync() -> None:
+        if cuda:
+            torch.cuda.synchronize(dev)
+
+    start = time.perf_counter()
+    x_train, y_train = make_dataset(TRAIN_N, ctx.seed + 1, dev)
+    x_test, y_test = make_dataset(TEST_N, ctx.seed + 1001, dev)
+    sync()
+    gen_s = time.perf_counter() - start
+
+    torch.manual_seed(ctx.seed + 7)
+    model = lenet5(torch).to(dev)
+    opt = torch.optim.Adam(model.parameters(), lr=LR)
+    order = torch.Generator(device=dev)
+    order.manual_seed(ctx.seed + 11)
+    steps_per_epoch = TRAIN_N // BATCH
+    eval_every = steps_per_epoch // EVALS_PER_EPOCH
+
+    def accuracy() -> float:
+        model.eval()
+        with torch.no_grad():
+            right = sum(int((model(x_test[i : i + 1000]).argmax(1) == y_test[i : i + 1000]).sum().item())
+                        for i in range(0, TEST_N, 1000))
+        model.train()
+        return right / TEST_N
+
+    curve: list[dict[str, Any]] = []
+    reached_at = None
+    loss_sum = torch.zeros((), device=dev)
+    loss_count = 0
+    finite = True
+    train_start = time.perf_counter()
+    step = 0
+    for epoch in range(MAX_EPOCHS):
+        perm = torch.randperm(TRAIN_N, generator=order, device=dev)
+        for i in range(steps_per_epoch):
+            idx = perm[i * BATCH : (i + 1) * BATCH]
+            loss = F.cross_entropy(model(x_train[idx]), y_train[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            step += 1
+            loss_sum += loss.detach()
+            loss_count += 1
+            if (i + 1) % eval_every:
+                continue
+            acc = accuracy()  # .item() synchronises, so the time below is honest on a GPU
+            mean_loss = float(loss_sum.item()) / loss_count
+            finite = finite and mean_loss == mean_loss and abs(mean_loss) != float("inf")
+            loss_sum.zero_()
+            loss_count = 0
+            curve.append({"epoch": round(epoch + (i + 1) / steps_per_epoch, 3), "step": step, "accuracy": acc,
+                          "loss": mean_loss, "seconds": round(time.perf_counter() - train_start, 3)})
+            if acc >= TARGET:
+                reached_at = curve[-1]
+                break
+        if reached_at is not None:
+            break
+    train_s = time.perf_counter() - train_start
+    final = curve[-1]["accuracy"] if curve else 0.0
+    details = {"curve": curve, "target": TARGET, "max_epochs": MAX_EPOCHS, "train_samples": TRAIN_N,
+               "test_samples": TEST_N, "batch": BATCH, "steps": step, "data_s": round(gen_s, 3),
+               "train_s": round(train_s, 3), "epochs": reached_at["epoch"] if reached_at else float(MAX_EPOCHS)}
+    if reached_at:
+        result = check("held_out_accuracy", None, status=PASS, value=final, limit=TARGET, metric="accuracy",
+                       note=note("verify.note.train_reached", accuracy=round(100 * final, 2),
+                                 epochs=reached_at["epoch"], seconds=round(train_s, 2)))
+    else:
+        result = check("held_out_accuracy", None, status=FAIL, value=final, limit=TARGET, metric="accuracy",
+                       note=note("verify.note.train_missed", accuracy=round(100 * final, 2), epochs=MAX_EPOCHS,
+                                 target=round(100 * TARGET)))
+    checks = [result]
+    if not finite:
+        checks.append(check("loss_finite", None, status=FAIL, note=note("verify.note.loss_nonfinite")))
+    return {"checks": checks, "details": details}

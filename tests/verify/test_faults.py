@@ -1,0 +1,92 @@
+"""Fault injection: each check can fail. Faults are injected from the test side (faults/sitecustomize.py
+patches torch inside the suite process only); each must turn the right stage red with a clear message."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.verify.conftest import check, stage
+
+pytestmark = pytest.mark.torch
+
+
+def test_zeroed_conv_weight_gradients(cli, faults):
+    faults("conv_grad_zero")
+    r = cli("verify", "--only", "ops,autograd", "--json")
+    doc = r.json()
+    assert r.code == 1 and doc["status"] == "fail"
+    ops = stage(doc, "ops")
+    assert ops["status"] == "fail"
+    grad_w = check(ops, "conv2d.grad_weight", "fp32")
+    assert grad_w["status"] == "fail" and grad_w["value"] == pytest.approx(1.0)  # all-zero vs the reference
+    assert check(ops, "conv2d", "fp32")["status"] == "pass"  # the forward is still right
+    assert check(ops, "conv2d.grad_input", "fp32")["status"] == "pass"
+    assert check(ops, "matmul", "fp32")["status"] == "pass"
+    assert "conv2d.grad_weight [fp32]" in ops["message"]
+    autograd = stage(doc, "autograd")
+    conv = check(autograd, "conv2d")
+    assert autograd["status"] == "fail" and conv["status"] == "fail" and "Jacobian mismatch" in conv["error"]
+    assert check(autograd, "max_pool2d")["status"] == "pass"
+
+
+def test_sign_flipped_conv_gradients_fail_ops_gradcheck_and_training(cli, faults):
+    faults("conv_grad_flip")
+    r = cli("verify", "--only", "ops,autograd,train", "--json")
+    doc = r.json()
+    assert r.code == 1
+    assert check(stage(doc, "ops"), "conv2d.grad_weight", "bf16")["value"] == pytest.approx(2.0, rel=0.05)
+    assert check(stage(doc, "autograd"), "conv2d")["status"] == "fail"
+    train = stage(doc, "train")
+    acc = check(train, "held_out_accuracy")
+    assert train["status"] == "fail" and acc["value"] < 0.97 and acc["code"] == "verify.note.train_missed"
+    assert train["details"]["epochs"] == 5 and len(train["details"]["curve"]) == 20
+    assert "the network does not learn" in train["message"]
+
+
+def test_noisy_conv_forward(cli, faults):
+    faults("conv_noise")
+    r = cli("verify", "--only", "ops", "--json")
+    ops = stage(r.json(), "ops")
+    assert r.code == 1 and ops["status"] == "fail"
+    fwd = check(ops, "conv2d", "fp32")
+    assert fwd["status"] == "fail" and 1e-4 < fwd["value"] < 0.2 and fwd["limit"] == 1e-5
+    assert check(ops, "matmul", "fp32")["status"] == "pass" and check(ops, "lstm", "fp32")["status"] == "pass"
+
+
+def test_wrong_extension_result(cli, faults, ext_cache, monkeypatch):
+    monkeypatch.setenv("DLSETUP_CACHE_DIR", str(ext_cache["cache"]))
+    faults("ext_wrong")
+    r = cli("verify", "--only", "extension")
+    assert r.code == 1
+    assert "computed 1 of 100003 elements wrongly" in r.stdout
+    doc = cli("verify", "--only", "extension", "--json").json()
+    ext = stage(doc, "extension")
+    cpp = check(ext, "cpp")
+    assert ext["status"] == "fail" and cpp["value"] == 1 and cpp["code"] == "verify.note.ext_wrong"
+    assert check(ext, "build")["status"] == "pass"  # it built and loaded; the result is what is wrong
+
+
+def test_hanging_stage_is_stopped_reported_and_the_rest_runs(cli, faults):
+    faults("hang_amp")
+    r = cli("verify", "--quick", "--only", "amp,autograd", "--stage-timeout", "amp=4", "--json")
+    doc = r.json()
+    assert r.code == 1
+    amp = stage(doc, "amp")
+    assert amp["status"] == "fail" and amp["details"]["timed_out"] is True
+    assert amp["code"] == "verify.note.stage_timeout"
+    assert "did not finish within 4" in amp["message"] and "--stage-timeout amp=SECONDS" in amp["message"]
+    assert any("sitecustomize.py" in f or "amp.py" in f for f in amp["details"]["stack"]), amp["details"]
+    autograd = stage(doc, "autograd")  # a fresh suite process carried on after the hang
+    assert autograd["status"] == "pass"
+    text = cli("verify", "--quick", "--only", "amp", "--stage-timeout", "amp=3")
+    assert text.code == 1 and "where it was stuck" in text.stdout
+
+
+def test_crashing_stage_is_reported_and_the_rest_runs(cli, faults):
+    faults("crash_softmax")
+    r = cli("verify", "--quick", "--only", "ops,autograd", "--json")
+    doc = r.json()
+    ops = stage(doc, "ops")
+    assert r.code == 1 and ops["status"] == "fail" and ops["details"]["crashed"] is True
+    assert "SIGABRT" in ops["message"]
+    assert stage(doc, "autograd")["status"] == "pass"
