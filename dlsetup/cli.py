@@ -176,4 +176,23 @@ def main(argv: list[str] | None = None) -> None:
         emit_error(_command_name(args), "internal", t("core.error.internal", error=f"{type(exc).__name__}: {exc}"),
                    exitcodes.FAILED)
         code = exitcodes.FAILED
+    if argv is None and "rattler" in sys.modules:
+        _exit_without_teardown(code)
     sys.exit(code)
+
+
+def _exit_without_teardown(code: int) -> None:
+    """Leave the process without interpreter teardown (real CLI runs only, never in-process callers).
+
+    py-rattler 0.28's native worker threads can crash the teardown that follows a solve (SIGSEGV or
+    SIGABRT at exit in roughly half the runs, turning exit code 1 into 139); everything is written by
+    now, so flush the streams and exit directly.
+    """
+    import os
+
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # noqa: BLE001 - a closed pipe must not change the exit code
+            pass
+    os._exit(code)

@@ -72,12 +72,16 @@ def verify(quick: bool, full: bool, device: str, python: str | None, env_name: s
     result = run_verify(plan, target_python(python, env_name), report=report)
     code = 1 if result.status == "fail" else 0
     if result.distributed and result.distributed.get("rank") not in (0, None):
-        # Other ranks stay silent on stdout (rank 0 prints the combined result); a failure gets one line.
+        # Other ranks stay silent on stdout: rank 0 prints the combined result and sets the job's exit code.
+        # A rank exits non-zero only when rank 0 cannot have its results (so the launcher stops the job
+        # at once instead of rank 0 waiting for it); exiting 1 otherwise would make torchrun kill rank 0
+        # before it reports.
         if code and not settings.quiet:
             from dlsetup.i18n import t
 
             failed = [s.name for s in result.stages if s.status == "fail"]
             click.echo(t("verify.label.rank_failed", rank=result.distributed["rank"], stages=", ".join(failed)),
                        err=True)
-        return code
+        dist = result.stage("distributed")
+        return 0 if dist is not None and dist.details.get("gathered") else 1
     return emit(Result(command="verify", data=result, exit_code=code, render_text=render))

@@ -20,30 +20,22 @@ SCALAR_KEYS = ("channel_alias",)
 
 
 def condarc_files(environ: dict[str, str] | None = None) -> list[Path]:
-    """Existing condarc files in conda's load order (later wins)."""
-    env = dict(os.environ if environ is None else environ)
-    try:  # helper M's reader knows conda's whole search path (system, root, XDG, user, prefix, CONDARC)
-        from dlsetup.mirror.effective import conda_files
+    """Existing condarc files in conda's load order (later wins); ``condarc.d`` directories expanded."""
+    from dlsetup.mirror.readers import conda_files
 
-        return list(conda_files(env))
-    except ImportError:  # pragma: no cover - only before the mirror package exists
-        home = Path(env.get("HOME") or os.path.expanduser("~"))
-        candidates = [home / ".config" / "conda" / ".condarc", home / ".conda" / ".condarc", home / ".condarc"]
-        if env.get("CONDARC"):
-            candidates.append(Path(env["CONDARC"]))
-        return [p for p in dict.fromkeys(candidates) if p.is_file()]
+    return conda_files(dict(os.environ if environ is None else environ))
 
 
 def _parse(path: Path) -> dict[str, Any]:
     text = path.read_text(encoding="utf-8-sig")
-    try:
+    try:  # helper M's reader: a fast subset parser, ruamel.yaml only when a file needs it
         from dlsetup.mirror.readers import parse_condarc
-
-        data = parse_condarc(text, path)
-    except ImportError:  # pragma: no cover - only before the mirror package exists
+    except ImportError:  # pragma: no cover - only if the mirror package is absent
         from ruamel.yaml import YAML
 
         data = YAML(typ="safe").load(text)
+    else:
+        data = parse_condarc(text, path)
     return data if isinstance(data, dict) else {}
 
 

@@ -13,6 +13,15 @@ import re
 from dlsetup.errors import DlsetupError, OperationFailed, UsageError
 
 _TREE = re.compile(r"^[\s│├└─]+")
+# rattler's explanation phrases, shortened so the conflict fits on one readable line
+_SHORTER = [
+    (", which can be installed with any of the following options", ""),
+    (" can be installed with any of the following options", ""),
+    (", which cannot be installed because there are no viable options", " (no viable option)"),
+    (" cannot be installed because there are no viable options", " cannot be installed"),
+    ("The following packages are incompatible; ", "incompatible: "),
+    (" would require; ", " would require "),
+]
 
 
 def flatten(message: str, limit: int = 900) -> str:
@@ -24,7 +33,9 @@ def flatten(message: str, limit: int = 900) -> str:
         if part:
             parts.append(part)
     out = "; ".join(parts)
-    out = re.sub(r"\s+", " ", out).strip()
+    for long, short in _SHORTER:
+        out = out.replace(long, short)
+    out = re.sub(r"\s+", " ", out).strip().rstrip(".")
     return out if len(out) <= limit else out[: limit - 1] + "…"
 
 

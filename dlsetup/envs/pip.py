@@ -44,6 +44,10 @@ def install(prefix: Path, requirements: list[str], *, index_url: str | None = No
         raise OperationFailed("envs.error.pip_needs_python", prefix=str(prefix))
     with tempfile.TemporaryDirectory(prefix="dlsetup-pip-") as tmp:
         report = Path(tmp) / "report.json"
+        # one requirements file, as conda does for an environment.yml's pip section: lines may be
+        # requirements, URLs with #sha256=, or pip options (--index-url, -r other.txt, --find-links …)
+        reqfile = Path(tmp) / "requirements.txt"
+        reqfile.write_text("".join(line.strip() + "\n" for line in requirements), encoding="utf-8")
         argv = [str(py), "-m", "pip", "install", "--no-input", "--disable-pip-version-check", "--no-compile",
                 "--report", str(report)]
         if index_url:
@@ -52,11 +56,17 @@ def install(prefix: Path, requirements: list[str], *, index_url: str | None = No
             argv += ["--extra-index-url", extra]
         if no_deps:
             argv.append("--no-deps")
-        argv += list(requirements)
+        argv += ["-r", str(reqfile)]
         env = dict(os.environ)
         env.pop("PYTHONHOME", None)
         env.pop("PYTHONPATH", None)
         env["PIP_NO_INPUT"] = "1"
+        # the user's pip config still applies (their mirror), but not settings that would send the
+        # install elsewhere or refuse a conda environment
+        env["PIP_USER"] = "0"
+        env["PIP_REQUIRE_VIRTUALENV"] = "0"
+        env.pop("PIP_TARGET", None)
+        env.pop("PIP_PREFIX", None)
         log("+ " + redact_url(" ".join(argv)), 1)
         result = run(argv, timeout=PIP_TIMEOUT_S, env=env)
         if not result.ok and "--report" in result.stderr and "no such option" in result.stderr:

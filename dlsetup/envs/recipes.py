@@ -109,7 +109,7 @@ def plan(name: str, *, python: str | None = None, snapshot=None, snapshot_path: 
     index = next((p.index_url for p in packages if p.index_kind == "index-url" and p.index_url), None)
     extras = [p.index_url for p in packages if p.index_kind == "extra-index-url" and p.index_url]
     for link in dict.fromkeys(p.index_url for p in packages if p.index_kind == "find-links" and p.index_url):
-        spec.pip += ["--find-links", link]  # 1.x-era torch_stable.html pages
+        spec.pip.append(f"--find-links {link}")  # 1.x-era torch_stable.html pages
     if index and recipe["pip"]:
         # the recipe's other pip packages are not on the framework's index: keep the user's index too
         from dlsetup.envs.api import configured_pip_index

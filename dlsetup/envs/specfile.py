@@ -92,11 +92,12 @@ def _environment_yaml(p: Path, text: str) -> EnvSpec:
 
 
 def _pip_line(line: str, p: Path) -> list[str]:
-    """A pip requirement from an environment.yml; ``-r file`` is resolved against the yml's directory."""
+    """One line of an environment.yml's pip section (a requirement or a pip option, as in a requirements
+    file); ``-r file`` / ``-c file`` are resolved against the yml's directory, as conda does."""
     line = line.strip()
-    m = re.match(r"^(-r|--requirement)\s+(.+)$", line)
+    m = re.match(r"^(-r|--requirement|-c|--constraint)\s+(.+)$", line)
     if m:
-        return [m.group(1), str((p.parent / m.group(2)).resolve())]
+        return [f"{m.group(1)} {(p.parent / m.group(2)).resolve()}"]
     return [line]
 
 
@@ -123,7 +124,7 @@ def _requirements(p: Path, text: str) -> EnvSpec:
                 raise UsageError("envs.error.bad_file", path=str(p), reason=f"line {n} is not a conda spec: {ln}")
         return spec
     # pip's format: hand the whole file to pip, which understands all of it (options, hashes, -e, markers)
-    spec.pip = ["-r", str(p.resolve())]
+    spec.pip = [f"-r {p.resolve()}"]
     return spec
 
 

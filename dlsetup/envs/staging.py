@@ -102,9 +102,14 @@ class Stage:
         self._old_term = None
 
     def __enter__(self) -> Stage:
-        self.parent.mkdir(parents=True, exist_ok=True)
-        self.cleaned = clean_stale(self.parent)
-        self._lock.acquire(timeout=0)
+        from dlsetup.errors import UsageError
+
+        try:
+            self.parent.mkdir(parents=True, exist_ok=True)
+            self.cleaned = clean_stale(self.parent)
+            self._lock.acquire(timeout=0)
+        except OSError as exc:  # e.g. a read-only or foreign directory: bad input, nothing was made
+            raise UsageError("core.error.not_writable", path=str(self.parent), reason=exc.strerror or str(exc)) from None
         try:
             self.path.mkdir()
         except BaseException:

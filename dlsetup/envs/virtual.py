@@ -32,11 +32,15 @@ def current_platform() -> str:
 @lru_cache(maxsize=1)
 def _table() -> dict[str, dict[str, str]]:
     """conda-lock's ``default-virtual-packages.yaml``: subdir → {name: "version[ build]"}."""
-    from importlib import resources
+    import importlib.util
+    from pathlib import Path
 
     import yaml  # a conda-lock dependency
 
-    text = resources.files("conda_lock").joinpath("default-virtual-packages.yaml").read_text()
+    # read the file without importing conda_lock (its import has side effects: see locking.import_conda_lock)
+    spec = importlib.util.find_spec("conda_lock")
+    root = Path(next(iter(spec.submodule_search_locations or [])))
+    text = (root / "default-virtual-packages.yaml").read_text(encoding="utf-8")
     data = yaml.safe_load(text) or {}
     return {sub: {str(k): str(v) for k, v in (body.get("packages") or {}).items()}
             for sub, body in (data.get("subdirs") or {}).items()}
@@ -88,6 +92,17 @@ def for_platform(platform: str | None = None, *, cuda: str | None = None, snapsh
     if cuda == "":
         generic = [g for g in generic if g.name.normalized != "__cuda"]
     return generic
+
+
+def platform_of(snapshot) -> str:
+    """conda's subdir for the machine a dlsetup snapshot describes."""
+    system = snapshot.system
+    arm = system.arch in ("aarch64", "arm64")
+    if system.os == "macos":
+        return "osx-arm64" if arm else "osx-64"
+    if system.os == "windows":
+        return "win-arm64" if arm else "win-64"
+    return "linux-aarch64" if arm else "linux-64"
 
 
 def from_snapshot(snapshot, cuda: str | None = None) -> dict[str, str]:

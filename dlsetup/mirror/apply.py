@@ -497,9 +497,14 @@ def _execute(steps: list[_Step], result: ApplyResult, outcomes: dict[str, ToolOu
 
 
 def _pause(env: dict[str, str]) -> None:
+    """Test hook: announce the pause (marker file), then wait until ``<marker>.release`` exists or
+    ``DLSETUP_MIRROR_TEST_PAUSE_S`` seconds pass. Only active when the variable is set."""
     marker = Path(env[PAUSE_HOOK])
     marker.write_text(str(os.getpid()))
-    time.sleep(float(env.get("DLSETUP_MIRROR_TEST_PAUSE_S", "30")))
+    release = marker.with_name(marker.name + ".release")
+    deadline = time.monotonic() + float(env.get("DLSETUP_MIRROR_TEST_PAUSE_S", "30"))
+    while time.monotonic() < deadline and not release.exists():
+        time.sleep(0.02)
 
 
 def _warn_masked(result: ApplyResult, env: dict[str, str], cwd: Path) -> None:

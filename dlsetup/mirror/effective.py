@@ -35,6 +35,7 @@ from pathlib import Path
 
 from dlsetup.mirror.readers import (
     ConfigFileError,
+    conda_files,
     ini_option_lines,
     normalize_pip_key,
     parse_condarc,
@@ -502,42 +503,6 @@ def _uv_items(data: dict) -> list[tuple[str, str, str]]:
 # ---------------------------------------------------------------------------------------------- conda
 
 
-def conda_search_path(env: Mapping[str, str]) -> list[Path]:
-    """conda's SEARCH_PATH (conda/base/constants.py) with variables expanded; unset ones skipped."""
-    home = _home(env)
-    entries: list[Path] = []
-    for base in ("/etc/conda", "/var/lib/conda"):
-        entries += [Path(base, ".condarc"), Path(base, "condarc"), Path(base, "condarc.d")]
-    root = env.get("CONDA_ROOT")
-    if not root and env.get("CONDA_EXE"):
-        root = str(Path(env["CONDA_EXE"]).parent.parent)
-    if root:
-        entries += [Path(root, ".condarc"), Path(root, "condarc"), Path(root, "condarc.d")]
-    if env.get("XDG_CONFIG_HOME"):
-        x = Path(env["XDG_CONFIG_HOME"], "conda")
-        entries += [x / ".condarc", x / "condarc", x / "condarc.d"]
-    for d in (home / ".config" / "conda", home / ".conda"):
-        entries += [d / ".condarc", d / "condarc", d / "condarc.d"]
-    entries.append(home / ".condarc")
-    if env.get("CONDA_PREFIX"):
-        p = Path(env["CONDA_PREFIX"])
-        entries += [p / ".condarc", p / "condarc", p / "condarc.d"]
-    if env.get("CONDARC"):
-        entries.append(Path(env["CONDARC"]))
-    return _dedupe(entries)
-
-
-def conda_files(env: Mapping[str, str]) -> list[Path]:
-    """Existing condarc files in load order (later wins); ``condarc.d`` directories expanded."""
-    files: list[Path] = []
-    for entry in conda_search_path(env):
-        if entry.is_dir():
-            files += sorted(p for p in entry.iterdir() if p.suffix in (".yml", ".yaml") and p.is_file())
-        elif entry.is_file():
-            files.append(entry)
-    return files
-
-
 def _conda(env: dict[str, str], cwd: Path, prefix, out: Collected) -> None:
     files = conda_files(env)
     out.files["conda"] = [str(p) for p in files]
@@ -707,6 +672,8 @@ def hf_snippet_file(env: Mapping[str, str]) -> Path:
     """dlsetup's shell snippet with ``export HF_ENDPOINT=...`` (under dlsetup's config dir)."""
     if env.get("DLSETUP_CONFIG_DIR"):
         return Path(env["DLSETUP_CONFIG_DIR"]) / HF_SNIPPET_NAME
+    if sys.platform.startswith("linux"):  # what platformdirs answers there, without importing it (doctor's path)
+        return _xdg_config_home(env) / "dlsetup" / HF_SNIPPET_NAME
     from dlsetup.paths import config_dir
 
     return config_dir() / HF_SNIPPET_NAME

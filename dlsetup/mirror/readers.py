@@ -9,7 +9,9 @@ import. Every failure is a :class:`ConfigFileError` naming the file and, where k
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -290,3 +292,49 @@ def _condarc_lite(text: str) -> dict[str, Any]:
                 raise _NeedFullYaml
             current[str(_scalar(m.group(1)))] = _scalar(m.group(2))
     return data
+
+
+def conda_search_path(env: Mapping[str, str]) -> list[Path]:
+    """conda's SEARCH_PATH (conda/base/constants.py) with variables expanded; unset ones skipped.
+
+    Later entries win. Shared by ``mirror.effective`` (what conda would use) and ``envs.condarc``.
+    """
+    home = Path(env.get("HOME") or os.path.expanduser("~"))
+    entries: list[Path] = []
+    for base in ("/etc/conda", "/var/lib/conda"):
+        entries += [Path(base, ".condarc"), Path(base, "condarc"), Path(base, "condarc.d")]
+    root = env.get("CONDA_ROOT")
+    if not root and env.get("CONDA_EXE"):
+        root = str(Path(env["CONDA_EXE"]).parent.parent)
+    if root:
+        entries += [Path(root, ".condarc"), Path(root, "condarc"), Path(root, "condarc.d")]
+    if env.get("XDG_CONFIG_HOME"):
+        x = Path(env["XDG_CONFIG_HOME"], "conda")
+        entries += [x / ".condarc", x / "condarc", x / "condarc.d"]
+    for d in (home / ".config" / "conda", home / ".conda"):
+        entries += [d / ".condarc", d / "condarc", d / "condarc.d"]
+    entries.append(home / ".condarc")
+    if env.get("CONDA_PREFIX"):
+        p = Path(env["CONDA_PREFIX"])
+        entries += [p / ".condarc", p / "condarc", p / "condarc.d"]
+    if env.get("CONDARC"):
+        entries.append(Path(env["CONDARC"]))
+    seen: set[str] = set()
+    unique: list[Path] = []
+    for entry in entries:
+        key = os.path.normpath(str(entry))
+        if key not in seen:
+            seen.add(key)
+            unique.append(entry)
+    return unique
+
+
+def conda_files(env: Mapping[str, str]) -> list[Path]:
+    """Existing condarc files in load order (later wins); ``condarc.d`` directories expanded."""
+    files: list[Path] = []
+    for entry in conda_search_path(env):
+        if entry.is_dir():
+            files += sorted(p for p in entry.iterdir() if p.suffix in (".yml", ".yaml") and p.is_file())
+        elif entry.is_file():
+            files.append(entry)
+    return files

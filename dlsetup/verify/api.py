@@ -11,7 +11,19 @@ from dlsetup.errors import UsageError
 from dlsetup.i18n import t
 from dlsetup.verify.judge import judge
 from dlsetup.verify.launch import SUITE_ROOT, launcher_world, suite_environ
-from dlsetup.verify.model import FAIL, INFO, NOT_RUN, PASS, SKIP, WARN, Check, RankOutcome, Stage, VerifyResult, worst
+from dlsetup.verify.model import (
+    FAIL,
+    INFO,
+    NOT_RUN,
+    PASS,
+    SKIP,
+    WARN,
+    Check,
+    RankOutcome,
+    Stage,
+    VerifyResult,
+    worst,
+)
 from dlsetup.verify.plan import Plan
 from dlsetup.verify.runner import SuiteOutcome, run_suite
 
@@ -36,7 +48,7 @@ def verify(plan: Plan, python: str, *, report: str | None = None, machine: bool 
     if plan.ext_root is None:
         from dlsetup.paths import cache_dir
 
-        plan.ext_root = str(cache_dir() / "torch_extensions")
+        plan.ext_root = os.path.abspath(cache_dir() / "torch_extensions")
     env = suite_environ(python, extra_env)
     total = len(plan.stages)
     is_rank0 = world is None or world.get("rank") == 0
@@ -139,6 +151,9 @@ def pass_summary(stage: str, checks: list[Check], details: dict[str, Any]) -> st
         return t("verify.label.gradcheck_passed", count=len(judged),
                  how=t("verify.label.fast_mode" if details.get("fast_mode") else "verify.label.full_mode"))
     with_message = [c.message for c in checks if c.message and c.status in (PASS, INFO)]
+    if stage == "distributed":
+        exact = [c for c in judged if c.name == "all_reduce"]
+        return "; ".join([t("verify.label.allreduce_exact", count=len(exact))] + with_message[:1])
     if stage == "extension" and with_message:
         exact = [c for c in judged if c.metric == "wrong_elements"]
         return with_message[0] + ("; " + t("verify.label.exact", count=len(exact)) if exact else "")

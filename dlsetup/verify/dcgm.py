@@ -74,7 +74,7 @@ def run_dcgm(timeout: float, level: int = 1) -> dict[str, Any]:
     event["details"] = {"command": f"dcgmi diag -r {level} -j", "exit_code": res.returncode}
     if res.timed_out:
         event.update(status=FAIL, timed_out=True,
-                     note={"key": "verify.note.stage_timeout", "params": {"stage": "dcgm", "seconds": timeout}})
+                     note={"key": "verify.note.stage_timeout", "params": {"stage": "dcgm", "seconds": f"{timeout:g}"}})
         return event
     doc = _json_in(res.stdout)
     if doc is None:

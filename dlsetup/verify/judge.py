@@ -90,6 +90,28 @@ def _install_hint(torch_version: str, variants: list[str]) -> str:
     return f"pip install torch=={public}+{variants[0]}"
 
 
+def resolver_fix(torch_version: str, facts: dict[str, Any]) -> str | None:
+    """The resolver's pip command for this torch release on a machine with these GPUs and driver (the
+    same decision ``dlsetup resolve torch==X`` makes); "dlsetup resolve torch" when it finds no build (it
+    explains why, e.g. a driver too old); None when the resolver cannot be asked."""
+    try:
+        from dlsetup.compat import cuda_for_driver
+        from dlsetup.resolve import GpuSpec, Machine, Request, resolve
+
+        os_name, _, arch = (facts.get("platform") or "linux-x86_64").partition("-")
+        driver = facts.get("driver")
+        machine = Machine(
+            os=os_name or "linux", arch=arch or "x86_64", python=".".join(str(facts.get("python", "")).split(".")[:2]),
+            driver=driver, cuda_driver=cuda_for_driver(driver) if driver else None, nvidia_present=True,
+            gpus=[GpuSpec(index=g.get("index"), name=g.get("name"), cc=g.get("cc")) for g in facts.get("gpus") or []],
+            source="dlsetup verify",
+        )
+        res = resolve(Request(packages=[f"torch=={torch_version.split('+', 1)[0]}"], machine=machine))
+    except Exception:  # the hint must never break the verdict
+        return None
+    return ((res.commands or {}).get("pip") if res.ok else None) or "dlsetup resolve torch"
+
+
 def env_checks(facts: dict[str, Any]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     torch_version = facts.get("torch") or ""
@@ -107,9 +129,10 @@ def env_checks(facts: dict[str, Any]) -> list[dict[str, Any]]:
                 out.append(_check("arch", label, PASS, "verify.note.arch_ok", entry=entry))
             else:
                 builds = covering_builds(torch_version, cc, machine)
+                fix = resolver_fix(torch_version, facts) or _install_hint(torch_version, builds)
                 out.append(_check("arch", label, FAIL, "verify.note.arch_missing", gpu=gpu.get("name", "?"), cc=cc,
                                   torch=torch_version, archs=" ".join(arch_list),
-                                  builds=", ".join(builds) or "-", fix=_install_hint(torch_version, builds)))
+                                  builds=", ".join(builds) or "-", fix=fix))
 
     nvcc = facts.get("nvcc") or {}
     cxx = facts.get("cxx") or {}

@@ -46,7 +46,10 @@ def suite_environ(python: str, extra: dict[str, str] | None = None) -> dict[str,
     """The suite's environment: this one, plus the suite on PYTHONPATH (first) and the interpreter's bin
     directory on PATH (pip puts ninja there; torch's extension build looks for it on PATH)."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(SUITE_ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+    # The suite runs with its own directory as cwd (so nothing in the user's cwd can shadow torch), so the
+    # user's relative PYTHONPATH entries are made absolute here.
+    user = [os.path.abspath(p) for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env["PYTHONPATH"] = os.pathsep.join([str(SUITE_ROOT)] + user)
     env["PATH"] = os.pathsep.join([os.path.dirname(python), env.get("PATH", "")])
     env["PYTHONUNBUFFERED"] = "1"
     env["PYTHONDONTWRITEBYTECODE"] = "1"

@@ -12,7 +12,6 @@ import json
 from typing import Any
 
 from dlsetup.errors import UsageError
-
 from dlsetup.i18n import language, t
 from dlsetup.util.atomic import write_text_atomic
 from dlsetup.util.redact import redact_url

@@ -141,13 +141,13 @@ def _one_process(plan: Plan, python: str, env: dict[str, str], cwd: str, stages:
                 current = next((s for s in stages if s not in outcome.events), "setup")
             limit = plan.timeouts.get(current, plan.timeouts["setup"])
             if current == "setup" or not saw_hello:
-                outcome.fatal = {"kind": "setup_timeout", "seconds": limit, "stack": frames}
+                outcome.fatal = {"kind": "setup_timeout", "seconds": f"{limit:g}", "stack": frames}
             else:
                 outcome.events[current] = {
                     "event": "stage", "stage": current, "status": "fail", "timed_out": True,
                     "duration_s": round(time.monotonic() - started_at, 3), "checks": [],
                     "details": {"stack": frames, "stderr_tail": list(tail)[-15:]},
-                    "note": {"key": "verify.note.stage_timeout", "params": {"stage": current, "seconds": limit}},
+                    "note": {"key": "verify.note.stage_timeout", "params": {"stage": current, "seconds": f"{limit:g}"}},
                 }
                 progressed = True
             break

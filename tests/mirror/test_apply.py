@@ -336,13 +336,22 @@ def test_two_runs_at_once_are_serialised(home, tmp_path, cli):
     before = snapshot(t.values())
     marker = tmp_path / "paused"
     first = _spawn(["mirror", "tuna", "--offline", "--tools", "pip,uv"],
-                   {"DLSETUP_MIRROR_TEST_PAUSE_FILE": str(marker), "DLSETUP_MIRROR_TEST_PAUSE_S": "1.5"})
-    _wait_for(marker, first)
-    second = _spawn(["mirror", "aliyun", "--offline", "--tools", "pip,uv"], {})
+                   {"DLSETUP_MIRROR_TEST_PAUSE_FILE": str(marker), "DLSETUP_MIRROR_TEST_PAUSE_S": "120"})
+    _wait_for(marker, first)  # the first run holds the lock, between two files
+    err_file = tmp_path / "second.err"
+    with open(err_file, "w") as err:
+        second = subprocess.Popen([sys.executable, "-m", "dlsetup", "mirror", "aliyun", "--offline", "--tools", "pip,uv"],
+                                  env=dict(os.environ), stdout=subprocess.PIPE, stderr=err, text=True)
+    deadline = time.monotonic() + 120
+    while "waiting" not in err_file.read_text():
+        assert second.poll() is None, err_file.read_text()  # it must not finish while the lock is held
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert "mirrors.aliyun.com" not in t["pip"].read_text()  # nothing interleaved
+    (tmp_path / "paused.release").touch()
     out1, err1 = first.communicate(timeout=120)
-    out2, err2 = second.communicate(timeout=120)
-    assert first.returncode == 0 and second.returncode == 0, (err1, err2)
-    assert "waiting" in err2  # it saw the lock and waited, instead of interleaving writes
+    second.communicate(timeout=120)
+    assert first.returncode == 0 and second.returncode == 0, (err1, err_file.read_text())
     entries = journal_entries()
     assert [(e["id"], e["mirror"], e["status"]) for e in entries] == [(1, "tuna", "done"), (2, "aliyun", "done")]
     assert "mirrors.aliyun.com" in t["pip"].read_text() and "mirrors.aliyun.com" in t["uv"].read_text()

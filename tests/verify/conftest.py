@@ -32,6 +32,7 @@ def clean_environ(home: Path, cache: Path) -> dict[str, str]:
         "PIP_CONFIG_FILE": str(home / "pip.conf"), "CONDARC": str(home / ".condarc"),
         "DLSETUP_CONFIG_DIR": str(home / ".config/dlsetup"), "DLSETUP_STATE_DIR": str(home / ".local/state/dlsetup"),
         "DLSETUP_CACHE_DIR": str(cache), "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1",
+        "OMP_NUM_THREADS": "1",  # see one_thread_per_suite
     })
     return env
 
@@ -41,10 +42,20 @@ def run_dlsetup(args: list[str], env: dict[str, str], timeout: float = 600) -> s
                           timeout=timeout)
 
 
+@pytest.fixture(autouse=True)
+def one_thread_per_suite(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pytest-xdist already runs a test per core: a suite with torch's default thread count on top of that
+    oversubscribes the CPU, and OpenMP's spin-waiting then makes runs many times slower. The checks
+    themselves do not depend on the thread count."""
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+
+
 @pytest.fixture(scope="session")
 def shared_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    # getbasetemp() is per xdist worker; its parent is common to the whole session.
-    root = tmp_path_factory.getbasetemp().parent / "dlsetup-verify-shared"
+    # Under xdist getbasetemp() is per worker and its parent is common to the session; without xdist the
+    # parent is shared by every past session, so use the session's own directory.
+    base = tmp_path_factory.getbasetemp()
+    root = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "dlsetup-verify-shared"
     root.mkdir(exist_ok=True)
     return root
 

@@ -7,7 +7,8 @@ import pytest
 
 from tests.verify.conftest import check, stage
 
-pytestmark = pytest.mark.torch
+# The shared session fixtures (a cold C++ build, one default run) may land in any test's setup.
+pytestmark = [pytest.mark.torch, pytest.mark.timeout(900)]
 
 
 def test_zeroed_conv_weight_gradients(cli, faults):
@@ -38,8 +39,14 @@ def test_sign_flipped_conv_gradients_fail_ops_gradcheck_and_training(cli, faults
     assert check(stage(doc, "autograd"), "conv2d")["status"] == "fail"
     train = stage(doc, "train")
     acc = check(train, "held_out_accuracy")
-    assert train["status"] == "fail" and acc["value"] < 0.97 and acc["code"] == "verify.note.train_missed"
-    assert train["details"]["epochs"] == 5 and len(train["details"]["curve"]) == 20
+    # Measured here: 6-43 % in the first epoch, so the stage gives up after one epoch (< 50 %) instead of
+    # training 4 more; on other CPUs the numbers differ, and it may run all 5 epochs and miss instead.
+    assert train["status"] == "fail" and acc["value"] < 0.97
+    if train["details"]["gave_up"]:
+        assert acc["code"] == "verify.note.train_gave_up" and 1.0 <= train["details"]["epochs"] < 1.2
+        assert max(p["accuracy"] for p in train["details"]["curve"]) < 0.5
+    else:
+        assert acc["code"] == "verify.note.train_missed" and len(train["details"]["curve"]) == 5 * 8
     assert "the network does not learn" in train["message"]
 
 
@@ -68,17 +75,18 @@ def test_wrong_extension_result(cli, faults, ext_cache, monkeypatch):
 
 def test_hanging_stage_is_stopped_reported_and_the_rest_runs(cli, faults):
     faults("hang_amp")
-    r = cli("verify", "--quick", "--only", "amp,autograd", "--stage-timeout", "amp=4", "--json")
+    r = cli("verify", "--quick", "--only", "amp,autograd", "--stage-timeout", "amp=6", "--json")
     doc = r.json()
     assert r.code == 1
     amp = stage(doc, "amp")
     assert amp["status"] == "fail" and amp["details"]["timed_out"] is True
     assert amp["code"] == "verify.note.stage_timeout"
-    assert "did not finish within 4" in amp["message"] and "--stage-timeout amp=SECONDS" in amp["message"]
-    assert any("sitecustomize.py" in f or "amp.py" in f for f in amp["details"]["stack"]), amp["details"]
+    assert "did not finish within 6" in amp["message"] and "--stage-timeout amp=SECONDS" in amp["message"]
+    frames = amp["details"]["stack"]  # innermost first: the sleeping fault, called from the amp stage
+    assert "sitecustomize.py" in frames[0] and any("dlverify/amp.py" in f for f in frames), frames
     autograd = stage(doc, "autograd")  # a fresh suite process carried on after the hang
     assert autograd["status"] == "pass"
-    text = cli("verify", "--quick", "--only", "amp", "--stage-timeout", "amp=3")
+    text = cli("verify", "--quick", "--only", "amp", "--stage-timeout", "amp=6")
     assert text.code == 1 and "where it was stuck" in text.stdout
 
 

@@ -18,7 +18,7 @@ CU130_ARCHS = ["sm_75", "sm_80", "sm_86", "sm_90", "sm_100", "sm_120"]
 
 def facts(**over):
     base = {
-        "torch": "2.13.0+cu130", "torch_cuda": "13.0", "platform": "linux-x86_64", "device": "cuda:0",
+        "python": "3.11.7", "torch": "2.13.0+cu130", "torch_cuda": "13.0", "platform": "linux-x86_64", "device": "cuda:0",
         "gpus": [{"index": 0, "name": "NVIDIA GeForce RTX 4090", "cc": "8.9"}], "arch_list": CU130_ARCHS,
         "nvcc": {"path": "/usr/local/cuda/bin/nvcc", "version": "13.0"},
         "cxx": {"name": "c++", "path": "/usr/bin/c++", "version": "12.2.0", "kind": "gcc"},
@@ -47,7 +47,8 @@ def test_v100_on_a_cu130_build_fails_and_names_the_cu126_build():
     assert arch["status"] == "fail"
     params = arch["note"]["params"]
     assert params["builds"] == "cu126"
-    assert params["fix"] == "pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cu126"
+    # the fix is the resolver's answer for this machine: only the cu126 build still has sm_70
+    assert params["fix"] == "python -m pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cu126"
 
 
 def test_rtx50_on_a_cu126_build_fails_and_names_cu129_first():
@@ -57,7 +58,18 @@ def test_rtx50_on_a_cu126_build_fails_and_names_cu129_first():
     arch = by_name(env_checks(f), "arch")[0]
     assert arch["status"] == "fail" and arch["variant"].startswith("GPU1 ")
     assert arch["note"]["params"]["builds"] == "cu129, cu130, cu132"
-    assert arch["note"]["params"]["fix"].endswith("/whl/cu129")
+    # Same answer as `dlsetup resolve torch==2.13.0` for this machine (the resolver knows the driver floors).
+    from dlsetup.resolve import GpuSpec, Machine, Request, resolve
+
+    machine = Machine(os="linux", arch="x86_64", python="3.11", driver="550.54.15", cuda_driver="12.4",
+                      nvidia_present=True, gpus=[GpuSpec(index=1, name="NVIDIA GeForce RTX 5090", cc="12.0")])
+    expected = resolve(Request(packages=["torch==2.13.0"], machine=machine)).commands["pip"]
+    f["driver"], f["python"] = "550.54.15", "3.11.7"
+    arch = by_name(env_checks(f), "arch")[0]
+    assert arch["note"]["params"]["fix"] == expected and expected.endswith("/whl/cu129")
+    # A driver too old for every build that has sm_120: send the user to the resolver's explanation.
+    f["driver"] = "470.82.01"
+    assert by_name(env_checks(f), "arch")[0]["note"]["params"]["fix"] == "dlsetup resolve torch"
 
 
 def test_nvcc_major_mismatch_is_an_error_minor_a_warning_missing_a_warning():

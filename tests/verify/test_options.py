@@ -108,10 +108,12 @@ def test_target_python_default_and_env_conflict(tmp_path):
 
 
 def test_suite_environ_puts_suite_first_and_keeps_user_pythonpath(monkeypatch, tmp_path):
-    monkeypatch.setenv("PYTHONPATH", "/user/path")
+    monkeypatch.setenv("PYTHONPATH", "/user/path:rel/dir")
+    monkeypatch.chdir(tmp_path)
     env = suite_environ(str(tmp_path / "bin" / "python"))
     parts = env["PYTHONPATH"].split(":")
-    assert parts[0].endswith("dlsetup/verify/suite") and parts[1] == "/user/path"
+    # the suite runs in its own directory: relative entries are made absolute against the user's cwd
+    assert parts[0].endswith("dlsetup/verify/suite") and parts[1:] == ["/user/path", str(tmp_path / "rel" / "dir")]
     assert env["PATH"].split(":")[0] == str(tmp_path / "bin")
 
 

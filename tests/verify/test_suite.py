@@ -10,7 +10,8 @@ import pytest
 
 from tests.verify.conftest import FAULTS, check, stage
 
-pytestmark = pytest.mark.torch
+# The shared session fixtures (a cold C++ build, one default run) may land in any test's setup.
+pytestmark = [pytest.mark.torch, pytest.mark.timeout(900)]
 
 OPS = {"matmul", "conv2d", "conv2d.grad_input", "conv2d.grad_weight", "conv2d.grad_bias", "max_pool2d", "avg_pool2d",
        "lstm", "lstm.cell_state", "batch_norm.train", "batch_norm.running_stats", "batch_norm.eval", "softmax",
@@ -151,7 +152,7 @@ def test_burn_on_cpu(cli):
 def test_perf_needs_a_gpu(cli):
     r = cli("verify", "--only", "perf", "--json")
     perf = stage(r.json(), "perf")
-    assert r.code == 0 and perf["status"] == "skip" and perf["code"] == "verify.note.no_gpu"
+    assert r.code == 0 and perf["status"] == "skip" and perf["code"] == "verify.note.perf_no_gpu"
 
 
 def test_broken_tensorflow_fails_the_frameworks_stage(cli, monkeypatch, tmp_path):
@@ -184,3 +185,20 @@ def test_fault_directory_is_inert_without_a_fault(cli, monkeypatch):
     monkeypatch.setenv("PYTHONPATH", str(FAULTS))
     r = cli("verify", "--only", "ops", "--json")
     assert r.code == 0 and stage(r.json(), "ops")["status"] == "pass"
+
+
+def test_env_name_runs_that_environments_python(cli, isolated_env):
+    # A conda-layout environment (conda-meta/) in ~/.conda/envs whose python has no torch: verify must run
+    # exactly that interpreter (found through dlsetup.envs) and say torch is missing there.
+    prefix = isolated_env / ".conda" / "envs" / "bare"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(prefix)], check=True)
+    (prefix / "conda-meta").mkdir()
+    r = cli("verify", "--env", "bare", "--json")
+    doc = r.json()
+    assert r.code == 1 and doc["python"] == str(prefix / "bin" / "python")
+    assert stage(doc, "env")["code"] == "verify.note.torch_import"
+
+
+def test_unknown_env_name_is_usage_error(cli):
+    r = cli("verify", "--env", "no-such-env")
+    assert r.code == 2 and "no-such-env" in r.stderr and r.stdout == ""

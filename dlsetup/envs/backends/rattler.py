@@ -55,7 +55,8 @@ class RattlerBackend(Backend):
             conda_specs = list(spec.conda)
         solve.validate_specs(conda_specs)
         platform = virtual.current_platform()
-        if req.snapshot is not None:
+        if req.snapshot is not None:  # plan for that machine: its platform and its virtual packages
+            platform = virtual.platform_of(req.snapshot)
             vps = virtual.for_platform(None, cuda=req.cuda, snapshot=req.snapshot)
         else:
             vps = virtual.for_platform(platform, cuda=req.cuda)
@@ -86,15 +87,20 @@ class RattlerBackend(Backend):
                 result.pip_packages = self._pip(st.path, req.prefix, spec.pip, spec.pip_index_url,
                                                 spec.pip_extra_index_urls)
             st.commit()
-        result.registered = locations.register(req.prefix) or True
+        locations.register(req.prefix)
+        result.registered = True
         result.activate = self.activate_hint(req.name, req.prefix)
         result.duration_s = round(time.perf_counter() - start, 3)
         return result
 
     def _link(self, records, target: Path, final: Path, requested: list[str] | None = None) -> None:
         from dlsetup.envs import solve
-        from dlsetup.output import progress_bar
+        from dlsetup.output import progress_bar, progress_enabled
 
+        if not progress_enabled():  # not a terminal: skip importing rich.progress at all
+            _run(solve.install_records(records, target, final_prefix=final, requested_specs=requested,
+                                       installed=[]))
+            return
         with progress_bar() as prog:
             reporter = solve.InstallProgress(prog)
             _run(solve.install_records(records, target, final_prefix=final, requested_specs=requested,
@@ -138,7 +144,8 @@ class RattlerBackend(Backend):
                 installed = self._pip(st.path, req.prefix, reqs, None, None, no_deps=True)
                 result.pip_packages = installed or result.pip_packages
             st.commit()
-        result.registered = locations.register(req.prefix) or True
+        locations.register(req.prefix)
+        result.registered = True
         result.activate = self.activate_hint(req.name, req.prefix)
         result.duration_s = round(time.perf_counter() - start, 3)
         return result
@@ -169,7 +176,8 @@ class RattlerBackend(Backend):
             result.untracked_files = staging.copy_with_prefix(source, st.path, untracked, str(source), str(prefix))
             history.append_entry(st.path, added=_dist_strs(records), update_specs=list(requested.values()))
             st.commit()
-        result.registered = locations.register(prefix) or True
+        locations.register(prefix)
+        result.registered = True
         result.activate = self.activate_hint(name, prefix)
         result.duration_s = round(time.perf_counter() - start, 3)
         return result

@@ -74,12 +74,13 @@ def _ext_wrong(torch):
 
 
 def _hang_amp(torch):
+    """GradScaler never comes back (like a wedged device sync), right at the start of its step."""
     import time
 
-    def step(self, *args, **kwargs):
+    def init(self, *args, **kwargs):
         time.sleep(3600)
 
-    torch.amp.GradScaler.step = step
+    torch.amp.GradScaler.__init__ = init
 
 
 def _crash_softmax(torch):

@@ -15,9 +15,11 @@ from dlverify.proto import check, error_text, skipped
 
 
 def _net(torch: Any) -> Any:
+    """Smooth activations and average pooling only: with ReLU or max pooling, values within TF32 rounding of
+    a kink or a tie would send gradients down different paths on the two devices (a false alarm)."""
     nn = torch.nn
-    return nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
-                         nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(2), nn.Flatten(),
+    return nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.BatchNorm2d(16), nn.SiLU(), nn.AvgPool2d(2),
+                         nn.Conv2d(16, 32, 3, padding=1), nn.SiLU(), nn.AdaptiveAvgPool2d(2), nn.Flatten(),
                          nn.Linear(128, 10))
 
 
@@ -48,7 +50,7 @@ def run(ctx: Any) -> dict[str, Any]:
                 out, grads = _step(torch, gpu_model, x.to(ctx.device), t.to(ctx.device))
             checks.append(check("forward", variant, value=rel_err(torch, out, ref_out), limit=LIMITS[variant],
                                 metric="rel_err"))
-            worst = max(rel_err(torch, g, r) for g, r in zip(grads, ref_grads))
+            worst = max(rel_err(torch, g, r) for g, r in zip(grads, ref_grads))  # noqa: B905 (the suite also runs on Python < 3.10)
             checks.append(check("gradients", variant, value=worst, limit=LIMITS[variant], metric="rel_err"))
         except Exception as exc:
             checks.append(check("forward", variant, error=error_text(exc)))

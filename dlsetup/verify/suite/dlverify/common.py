@@ -68,7 +68,7 @@ def fp32_precision(torch: Any, mode: str | None):
                 k.fp32_precision = mode
             yield
         finally:
-            for k, v in zip(knobs, saved):
+            for k, v in zip(knobs, saved):  # noqa: B905 (the suite also runs on Python < 3.10)
                 k.fp32_precision = v
     else:
         saved_legacy = (b.cuda.matmul.allow_tf32, b.cudnn.allow_tf32)

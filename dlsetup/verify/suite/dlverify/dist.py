@@ -8,8 +8,8 @@ Three ways to run:
   runs the all-reduce check only;
 * otherwise it is skipped (one device).
 
-Values are exact: rank r contributes (r + 1) * (i mod 251), so the sum is (i mod 251) * n(n+1)/2 in every
-element, representable exactly in fp32. Bandwidth follows nccl-tests: algbw = bytes / time,
+Values are exact: rank r contributes (r + 1) * (i mod m), so the sum is (i mod m) * n(n+1)/2 in every
+element; m (<= 251) keeps that an integer fp32 represents exactly (fp64 for worlds of thousands). Bandwidth follows nccl-tests: algbw = bytes / time,
 busbw = algbw * 2(n-1)/n for all-reduce.
 """
 
@@ -24,7 +24,7 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from dlverify.proto import FAIL, check, note, skipped
+from dlverify.proto import FAIL, check, clean, note, skipped
 
 SIZES = {"cpu": [1 << 10, 1 << 18, 1 << 20], "cuda": [1 << 10, 1 << 20, 1 << 24]}  # float32 elements
 TIMED_ITERS = {"cpu": 5, "cuda": 20}
@@ -34,19 +34,22 @@ def allreduce_checks(torch: Any, dist: Any, rank: int, world: int, device: Any, 
     """The checks one rank makes; every rank must call this (it is collective)."""
     kind = "cuda" if device.type == "cuda" else "cpu"
     checks = []
-    factor = world * (world + 1) / 2
+    factor = world * (world + 1) // 2
+    # Keep every sum an exactly representable integer: below 2**24 in fp32, else use fp64.
+    dtype = torch.float32 if factor * 2 < 2**24 else torch.float64
+    modulus = max(2, min(251, (2**24 if dtype == torch.float32 else 2**53) // (factor * 2)))
 
     def sync() -> None:
         if device.type == "cuda":
             torch.cuda.synchronize(device)
 
     for n in SIZES[kind]:
-        pattern = (torch.arange(n, device=device) % 251).float()
+        pattern = (torch.arange(n, device=device) % modulus).to(dtype)
         t = pattern * float(rank + 1)
         dist.all_reduce(t, group=group)
         sync()
         wrong = int((t != pattern * factor).sum().item())
-        checks.append(check("all_reduce", f"{n * 4} B", value=wrong, limit=0, metric="wrong_elements"))
+        checks.append(check("all_reduce", f"{n * t.element_size()} B", value=wrong, limit=0, metric="wrong_elements"))
     n = SIZES[kind][-1]
     buf = torch.ones(n, device=device)
     for _ in range(2):
@@ -150,6 +153,21 @@ def _local(ctx: Any, world: int, device_type: str) -> dict[str, Any]:
     return _merge(results, world, "nccl" if device_type == "cuda" else "gloo", "spawn")
 
 
+def _all_gather_json(torch: Any, dist: Any, payload: Any, world: int, group: Any) -> list[Any]:
+    """Every rank's ``payload`` on every rank, as JSON bytes in CPU uint8 tensors over a gloo group.
+    (``gather_object`` pickles through NumPy in some torch releases; the target env may not have it.)"""
+    data = json.dumps(clean(payload)).encode("utf-8")
+    size = torch.tensor([len(data)], dtype=torch.int64)
+    sizes = [torch.zeros(1, dtype=torch.int64) for _ in range(world)]
+    dist.all_gather(sizes, size, group=group)
+    longest = max(int(s.item()) for s in sizes)
+    mine = torch.zeros(longest, dtype=torch.uint8)
+    mine[: len(data)] = torch.frombuffer(bytearray(data), dtype=torch.uint8)
+    bufs = [torch.zeros(longest, dtype=torch.uint8) for _ in range(world)]
+    dist.all_gather(bufs, mine, group=group)
+    return [json.loads(bytes(b[: int(s.item())].tolist()).decode("utf-8")) for b, s in zip(bufs, sizes)]  # noqa: B905 (the suite also runs on Python < 3.10)
+
+
 def _launched(ctx: Any) -> dict[str, Any]:
     """Under torchrun/srun: join the world, check, and gather every rank's stages on rank 0."""
     torch = ctx.torch
@@ -169,14 +187,16 @@ def _launched(ctx: Any) -> dict[str, Any]:
                    "device": str(ctx.device), "checks": mine["checks"], "bandwidth": mine["bandwidth"],
                    "stages": ctx.results}
         objects = dist.new_group(backend="gloo") if backend == "nccl" else None
-        gathered: list[Any] | None = [None] * world if rank == 0 else None
-        dist.gather_object(payload, gathered, dst=0, group=objects)
+        gathered = _all_gather_json(torch, dist, payload, world, objects)
     finally:
         dist.destroy_process_group()
     if rank != 0:
-        return _merge([payload], world, backend, info["launcher"])
-    ranks = sorted(gathered or [], key=lambda p: p["rank"])
+        out = _merge([payload], world, backend, info["launcher"])
+        out["details"]["gathered"] = True  # rank 0 has this rank's results
+        return out
+    ranks = sorted(gathered, key=lambda p: p["rank"])
     ctx.channel.send({"event": "ranks", "ranks": ranks})
     out = _merge(ranks, world, backend, info["launcher"])
     out["details"]["hosts"] = sorted({p["host"] for p in ranks})
+    out["details"]["gathered"] = True
     return out

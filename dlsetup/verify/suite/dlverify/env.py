@@ -83,6 +83,16 @@ def nvidia_present() -> bool:
     return os.path.exists("/proc/driver/nvidia/version") or bool(glob.glob("/dev/nvidia[0-9]*"))
 
 
+def driver_version() -> str | None:
+    """The NVIDIA kernel driver's version from /proc/driver/nvidia/version ("550.54.15"), if loaded."""
+    try:
+        with open("/proc/driver/nvidia/version", encoding="utf-8", errors="replace") as fh:
+            m = re.search(r"Kernel Module(?:\s+for\s+\S+)?\s+(\d+\.\d+(?:\.\d+)?)", fh.readline())
+    except OSError:
+        return None
+    return m.group(1) if m else None
+
+
 def cudnn_text(version: int | None) -> str | None:
     """torch's integer cuDNN version as text: 90100 -> 9.1.0 (cuDNN 9 encoding), 8907 -> 8.9.7."""
     if not version:
@@ -141,6 +151,7 @@ def run(ctx: Any) -> dict[str, Any]:
         "cuda_available": ctx.cuda_available,
         "cuda_warnings": ctx.cuda_warnings,
         "nvidia_present": nvidia_present(),
+        "driver": driver_version(),
         "gpus": [],
         "arch_list": [],
         "device": str(ctx.device) if ctx.device is not None else ctx.requested_device,

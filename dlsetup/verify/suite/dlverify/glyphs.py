@@ -57,7 +57,7 @@ def _segments(device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.T
     a, b, cls = [], [], []
     for c, polylines in enumerate(TEMPLATES):
         for line in polylines:
-            for p, q in zip(line, line[1:]):
+            for p, q in zip(line, line[1:]):  # noqa: B905 (the suite also runs on Python < 3.10)
                 a.append(p)
                 b.append(q)
                 cls.append(c)
@@ -119,6 +119,15 @@ def _warp(n: int, rnd, rot: float, scale: tuple[float, float], shear: float, shi
     return coef
 
 
+def _sample(F, image: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
+    """Bilinear samples of one (1, 1, H, W) image at n 28x28 grids: the grids are stacked into one tall grid,
+    so the image is never copied n times."""
+    n = grid.shape[0]
+    out = F.grid_sample(image, grid.reshape(1, n * SIZE, SIZE, 2), mode="bilinear", padding_mode="zeros",
+                        align_corners=False)
+    return out.view(n, 1, SIZE, SIZE)
+
+
 def _render(labels: torch.Tensor, gen: torch.Generator, atlas: torch.Tensor, bar: torch.Tensor,
             basis: torch.Tensor) -> torch.Tensor:
     import torch.nn.functional as F
@@ -138,12 +147,12 @@ def _render(labels: torch.Tensor, gen: torch.Generator, atlas: torch.Tensor, bar
     coef = coef * scale
     coef[:, :, 0] += centre
     grid = torch.matmul(coef, basis).transpose(1, 2).reshape(n, SIZE, SIZE, 2)
-    ink = F.grid_sample(atlas.expand(n, -1, -1, -1), grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    ink = _sample(F, atlas, grid)
 
     # A distractor stroke with p = 0.3: the bar, turned any way, shrunk and placed anywhere.
     dcoef = _warp(n, rnd, math.pi, (0.3, 0.8), 0.0, 0.9, 0.0)
     dgrid = torch.matmul(dcoef, basis).transpose(1, 2).reshape(n, SIZE, SIZE, 2)
-    dink = F.grid_sample(bar.expand(n, -1, -1, -1), dgrid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    dink = _sample(F, bar, dgrid)
     ink = torch.maximum(ink, dink * (rnd(n, 1, 1, 1, lo=0.4, hi=0.9) * (rnd(n, 1, 1, 1) < 0.3)))
 
     background = rnd(n, 1, 1, 1, lo=0.0, hi=0.2)

@@ -10,7 +10,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from dlverify.common import LIMITS, dtype_of, fp32_precision, generator, precision_mode, randn, rel_err, unsupported, variants
+from dlverify.common import (
+    LIMITS,
+    dtype_of,
+    fp32_precision,
+    generator,
+    precision_mode,
+    randn,
+    rel_err,
+    unsupported,
+    variants,
+)
 from dlverify.proto import SKIP, check, error_text, note
 
 # Problem sizes: small on the CPU (seconds matter), larger on a GPU (tiling and tensor-core paths).
@@ -104,9 +114,9 @@ class Ops:
         self.checks.append(check(name, self.variant, value=err, limit=self.limit if limit is None else limit,
                                  metric="rel_err"))
 
-    def guarded(self, name: str, fn: Any) -> None:
+    def guarded(self, name: str, fn: Any, *args: Any) -> None:
         try:
-            fn()
+            fn(*args)
         except Exception as exc:
             if self.variant in ("bf16", "fp16") and unsupported(exc):
                 self.checks.append(check(name, self.variant, status=SKIP, error=error_text(exc),
@@ -203,15 +213,15 @@ def run(ctx: Any) -> dict[str, Any]:
         ops = Ops(ctx, variant)
         with fp32_precision(ctx.torch, precision_mode(ctx, variant)):
             if ctx.device.type == "cpu" and variant == "fp16":
-                ops.guarded("matmul", lambda: ops.matmul(CPU_FP16["mm"]))
-                ops.guarded("conv2d", lambda: ops.conv2d(CPU_FP16["conv"]))
+                ops.guarded("matmul", ops.matmul, CPU_FP16["mm"])
+                ops.guarded("conv2d", ops.conv2d, CPU_FP16["conv"])
             else:
                 s = ops.sizes
-                ops.guarded("matmul", lambda: ops.matmul(s["mm"]))
-                ops.guarded("conv2d", lambda: ops.conv2d(s["conv"]))
-                ops.guarded("pool2d", lambda: ops.pools(s["conv"]))
-                ops.guarded("lstm", lambda: ops.lstm(s["lstm"]))
-                ops.guarded("batch_norm", lambda: ops.batch_norm(s["bn"]))
-                ops.guarded("softmax", lambda: ops.softmax_ce(s["ce"]))
+                ops.guarded("matmul", ops.matmul, s["mm"])
+                ops.guarded("conv2d", ops.conv2d, s["conv"])
+                ops.guarded("pool2d", ops.pools, s["conv"])
+                ops.guarded("lstm", ops.lstm, s["lstm"])
+                ops.guarded("batch_norm", ops.batch_norm, s["bn"])
+                ops.guarded("softmax", ops.softmax_ce, s["ce"])
         checks.extend(ops.checks)
     return {"checks": checks, "details": {"variants": variants(ctx), "limits": {v: LIMITS[v] for v in variants(ctx)}}}

@@ -26,9 +26,17 @@ def _time_cuda(torch: Any, fn: Any, reps: int) -> float:
     return start.elapsed_time(end) / 1000.0 / reps
 
 
+def _gemm_tflops(torch: Any, dev: Any, dtype: Any, n: int) -> float:
+    a = torch.randn(n, n, device=dev, dtype=dtype)
+    b = torch.randn(n, n, device=dev, dtype=dtype)
+    c = torch.empty(n, n, device=dev, dtype=dtype)
+    seconds = _time_cuda(torch, lambda: torch.matmul(a, b, out=c), 10)
+    return 2 * n**3 / seconds / 1e12
+
+
 def run(ctx: Any) -> dict[str, Any]:
     if ctx.device.type != "cuda":
-        return skipped("verify.note.no_gpu")
+        return skipped("verify.note.perf_no_gpu")
     torch = ctx.torch
     dev = ctx.device
     props = torch.cuda.get_device_properties(dev)
@@ -37,14 +45,9 @@ def run(ctx: Any) -> dict[str, Any]:
     dtype = torch.bfloat16 if (props.major >= 8) else torch.float16
     n = 8192 if free > 3 * 8192 * 8192 * 2 * 1.5 else 4096
     try:
-        a = torch.randn(n, n, device=dev, dtype=dtype)
-        b = torch.randn(n, n, device=dev, dtype=dtype)
-        c = torch.empty(n, n, device=dev, dtype=dtype)
-        seconds = _time_cuda(torch, lambda: torch.matmul(a, b, out=c), 10)
-        tflops = 2 * n**3 / seconds / 1e12
+        tflops = _gemm_tflops(torch, dev, dtype, n)
         details.update({"gemm_n": n, "gemm_dtype": str(dtype).replace("torch.", ""), "gemm_tflops": round(tflops, 1)})
         checks.append(check("gemm", details["gemm_dtype"], value=round(tflops, 1), metric="tflops", status="info"))
-        del a, b, c
     except Exception as exc:
         checks.append(check("gemm", None, error=error_text(exc)))
     try:

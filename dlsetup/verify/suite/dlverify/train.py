@@ -1,8 +1,9 @@
 """Stage 7, training: LeNet-5 on the procedural glyph set must reach 97 % held-out accuracy in 5 epochs.
 
-20k training and 4k held-out samples are generated on the device (different seeds), batch 128, Adam at
-lr 2e-3, evaluated 4 times per epoch; the run stops at the target. A healthy stack gets there within
-about one epoch; "nothing learns" (zeroed or sign-flipped gradients, a dead optimiser) never does.
+20k training and 3k held-out samples are generated on the device (different seeds), batch 128, Adam at
+lr 3e-3, evaluated 8 times per epoch; the run stops at the target. A healthy stack gets there within
+about half an epoch (measured on this project's CPU box: 60-80 steps, 1.2-1.9 s). Below 50 % after a
+whole epoch nothing is learning, and the run stops early with a failure.
 This is a coarse smoke test: the op and gradcheck stages catch the subtler faults.
 """
 
@@ -14,8 +15,12 @@ from typing import Any
 from dlverify.glyphs import make_dataset
 from dlverify.proto import FAIL, PASS, check, note
 
-TRAIN_N, TEST_N, BATCH, LR = 20_000, 4_000, 128, 2e-3
-MAX_EPOCHS, EVALS_PER_EPOCH, TARGET = 5, 4, 0.97
+TRAIN_N, TEST_N, BATCH, LR = 20_000, 3_000, 128, 3e-3
+MAX_EPOCHS, EVALS_PER_EPOCH, TARGET = 5, 8, 0.97
+# A healthy stack passes 80 % within a quarter epoch; below 50 % after a whole epoch nothing is learning
+# (sign-flipped conv gradients: 6-43 % in the first epoch here), so the run stops there instead of
+# spending 4 more epochs.
+GIVE_UP_EPOCH, GIVE_UP_ACCURACY = 1.0, 0.5
 
 
 def lenet5(torch: Any) -> Any:
@@ -67,13 +72,14 @@ def run(ctx: Any) -> dict[str, Any]:
     def accuracy() -> float:
         model.eval()
         with torch.no_grad():
-            right = sum(int((model(x_test[i : i + 1000]).argmax(1) == y_test[i : i + 1000]).sum().item())
-                        for i in range(0, TEST_N, 1000))
+            right = sum(int((model(x_test[i : i + 1500]).argmax(1) == y_test[i : i + 1500]).sum().item())
+                        for i in range(0, TEST_N, 1500))
         model.train()
         return right / TEST_N
 
     curve: list[dict[str, Any]] = []
     reached_at = None
+    gave_up = False
     loss_sum = torch.zeros((), device=dev)
     loss_count = 0
     finite = True
@@ -102,17 +108,25 @@ def run(ctx: Any) -> dict[str, Any]:
             if acc >= TARGET:
                 reached_at = curve[-1]
                 break
-        if reached_at is not None:
+            if curve[-1]["epoch"] >= GIVE_UP_EPOCH and max(p["accuracy"] for p in curve) < GIVE_UP_ACCURACY:
+                gave_up = True
+                break
+        if reached_at is not None or gave_up:
             break
     train_s = time.perf_counter() - train_start
     final = curve[-1]["accuracy"] if curve else 0.0
     details = {"curve": curve, "target": TARGET, "max_epochs": MAX_EPOCHS, "train_samples": TRAIN_N,
                "test_samples": TEST_N, "batch": BATCH, "steps": step, "data_s": round(gen_s, 3),
-               "train_s": round(train_s, 3), "epochs": reached_at["epoch"] if reached_at else float(MAX_EPOCHS)}
+               "train_s": round(train_s, 3), "gave_up": gave_up,
+               "epochs": reached_at["epoch"] if reached_at else (curve[-1]["epoch"] if curve else 0.0)}
     if reached_at:
         result = check("held_out_accuracy", None, status=PASS, value=final, limit=TARGET, metric="accuracy",
                        note=note("verify.note.train_reached", accuracy=round(100 * final, 2),
                                  epochs=reached_at["epoch"], seconds=round(train_s, 2)))
+    elif gave_up:
+        result = check("held_out_accuracy", None, status=FAIL, value=final, limit=TARGET, metric="accuracy",
+                       note=note("verify.note.train_gave_up", accuracy=round(100 * final, 2),
+                                 epochs=curve[-1]["epoch"], floor=round(100 * GIVE_UP_ACCURACY)))
     else:
         result = check("held_out_accuracy", None, status=FAIL, value=final, limit=TARGET, metric="accuracy",
                        note=note("verify.note.train_missed", accuracy=round(100 * final, 2), epochs=MAX_EPOCHS,
