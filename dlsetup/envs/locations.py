@@ -106,7 +106,7 @@ def read_registry() -> list[Path]:
 
 
 def _registry_lock():
-    from filelock import FileLock
+    from dlsetup.util.lock import FileLock
 
     from dlsetup.paths import state_dir
 

@@ -29,7 +29,7 @@ class Terminated(KeyboardInterrupt):
 
 
 def _lock(path: Path):
-    from filelock import FileLock
+    from dlsetup.util.lock import FileLock
 
     return FileLock(str(path) + LOCK_SUFFIX)
 
@@ -54,7 +54,7 @@ def remove_tree(path: Path, attempts: int = 5) -> bool:
 
 def clean_stale(parent: Path) -> list[str]:
     """Delete staging/trash directories in ``parent`` whose owning process is gone; return their names."""
-    from filelock import Timeout
+    from dlsetup.util.lock import Timeout
 
     cleaned: list[str] = []
     try:

@@ -43,7 +43,7 @@ from dlsetup.mirror.readers import (
     parse_toml,
     read_text,
 )
-from dlsetup.probe.model import ConfigSetting
+from dlsetup.settings_model import ConfigSetting
 
 PIP_KEYS = ("index-url", "extra-index-url", "find-links", "trusted-host", "no-index")
 PIP_SECTIONS = ("global", "install", "download")

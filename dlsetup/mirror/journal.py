@@ -2,7 +2,7 @@
 
 Layout under ``dlsetup.paths.state_dir()/mirror/``:
 
-* ``lock``                 — a ``filelock`` lock serialising apply / reset / restore runs
+* ``lock``                 — a file lock (``dlsetup.util.lock``) serialising apply / reset / restore runs
 * ``journal/NNNN.json``    — one entry per run: action, mirror, scope, files (path, tool, sha256 of the
   old and new bytes, whether the file existed, directories created), status, times
 * ``blobs/<sha256>``       — file contents, stored once per distinct content
@@ -77,7 +77,7 @@ def sha(data: bytes) -> str:
 @contextmanager
 def locked(timeout: float = LOCK_TIMEOUT_S):
     """Hold the mirror lock; tells the user on stderr when it has to wait for another run."""
-    from filelock import FileLock, Timeout
+    from dlsetup.util.lock import FileLock, Timeout
 
     from dlsetup.i18n import t
     from dlsetup.output import warn

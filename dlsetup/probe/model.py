@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dlsetup.settings_model import ConfigSetting  # re-exported: part of the snapshot schema
 from dlsetup.util.dc import SchemaError, from_dict, to_dict
 
 SNAPSHOT_KIND = "dlsetup.snapshot"
@@ -148,18 +149,6 @@ class Tool:
     path: str | None = None
     version: str | None = None
     detail: str | None = None
-
-
-@dataclass
-class ConfigSetting:
-    """An index/channel/endpoint setting and where it came from."""
-
-    tool: str  # "pip" | "uv" | "conda" | "pixi" | "hf"
-    key: str  # "global.index-url", "channels", "HF_ENDPOINT", ...
-    value: str
-    source: str  # a file path, or "env:PIP_INDEX_URL"
-    effective: bool = True  # False when something else masks it
-    masked_by: str | None = None  # (doctor) the source that wins when effective=False: "env:PIP_INDEX_URL", a file
 
 
 @dataclass

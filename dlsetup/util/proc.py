@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import time
 from dataclasses import dataclass
 
@@ -31,6 +30,8 @@ def run(
     input_text: str | None = None,
 ) -> ProcResult:
     """Run ``argv``; on timeout the whole process group is killed and ``timed_out`` is set."""
+    import subprocess  # lazily: the probe's fast path often runs no process at all
+
     start = time.perf_counter()
     argv = tuple(str(a) for a in argv)
     try:
@@ -64,7 +65,7 @@ def run(
     return ProcResult(argv, proc.returncode, out, err, time.perf_counter() - start)
 
 
-def _kill_group(proc: subprocess.Popen) -> None:
+def _kill_group(proc) -> None:  # a subprocess.Popen
     import signal
 
     try:
