@@ -191,3 +191,15 @@ def test_snapshot_load_errors_are_usage_errors(tmp_path: Path):
     assert exc.value.exit_code == 2 and "not JSON" in exc.value.message()
     with pytest.raises(UsageError):
         Snapshot.load(tmp_path / "missing.json")
+
+
+def test_shell_completion_reaches_lazy_subcommands():
+    import subprocess
+
+    env = dict(os.environ, COMP_WORDS="dlsetup mirror re", COMP_CWORD="2", _DLSETUP_COMPLETE="bash_complete")
+    out = subprocess.run([sys.executable, "-m", "dlsetup"], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr
+    assert set(out.stdout.split()) == {"plain,reset", "plain,restore"}
+    script = subprocess.run([sys.executable, "-m", "dlsetup"], capture_output=True, text=True,
+                            env=dict(os.environ, _DLSETUP_COMPLETE="bash_source"))
+    assert "_dlsetup_completion()" in script.stdout
