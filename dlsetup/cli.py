@@ -89,6 +89,9 @@ def _set_verbose(ctx: click.Context, param: click.Parameter, value: int) -> int:
     from dlsetup.output import settings
 
     settings.verbose = max(settings.verbose, value or 0)
+    # Every command with common_options passes here; the deepest one names the command for error documents.
+    path = ctx.command_path.split(" ", 1)
+    settings.command = path[1] if len(path) > 1 else settings.command
     return value
 
 
@@ -132,6 +135,10 @@ def cli() -> None:
 
 
 def _command_name(argv: list[str]) -> str:
+    from dlsetup.output import settings
+
+    if settings.command:
+        return settings.command
     for arg in argv:
         if not arg.startswith("-") and arg in COMMANDS:
             return arg

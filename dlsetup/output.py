@@ -19,6 +19,7 @@ class Settings:
     json: bool = False
     verbose: int = 0
     quiet: bool = False
+    command: str | None = None  # the invoked command path, e.g. "env remove" (for error documents)
 
 
 settings = Settings()
@@ -29,6 +30,7 @@ def reset() -> None:
     settings.json = False
     settings.verbose = 0
     settings.quiet = False
+    settings.command = None
 
 
 def _color_allowed(stream: Any) -> bool:

@@ -39,7 +39,8 @@ Exit codes: 0 no errors (notes allowed); 1 errors found; 2 bad input (nothing ch
 @click.option("--save-snapshot", "save_snapshot", metavar="FILE",
               help="Also write what the probe found to FILE (JSON, redacted unless --no-redact).")
 @click.option("--no-redact", is_flag=True,
-              help="With --save-snapshot: keep host name, user name, home paths and GPU UUIDs.")
+              help="With --save-snapshot: keep host name, user name, home paths and GPU UUIDs "
+                   "(passwords and tokens inside URLs are removed either way).")
 @common_options
 def doctor(deep: bool, python: str | None, deep_timeout: float, strict: bool, snapshot: str | None,
            save_snapshot: str | None, no_redact: bool) -> int:

@@ -310,7 +310,10 @@ def fastest_cmd(names, do_apply, offline, max_age, tools, scope, package, versio
         if report is None and offline:
             raise UsageError("mirror.error.no_cache", path=str(probe.cache_file()))
         if report is not None and names:
-            wanted = set(names)
+            from dlsetup.mirror.catalog import load_catalog
+
+            catalog = load_catalog()
+            wanted = {catalog.get(n).id for n in names}  # aliases (tsinghua) name the cached ids (tuna)
             report.mirrors = [m for m in report.mirrors if m.mirror in wanted]
             report.fastest = next((m.mirror for m in report.mirrors if m.ok), None)
     if report is None:

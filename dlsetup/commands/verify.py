@@ -83,5 +83,7 @@ def verify(quick: bool, full: bool, device: str, python: str | None, env_name: s
             click.echo(t("verify.label.rank_failed", rank=result.distributed["rank"], stages=", ".join(failed)),
                        err=True)
         dist = result.stage("distributed")
-        return 0 if dist is not None and dist.details.get("gathered") else 1
+        if dist is None:  # --skip distributed: nothing goes to rank 0, so this rank's own verdict
+            return code
+        return 0 if dist.details.get("gathered") else 1
     return emit(Result(command="verify", data=result, exit_code=code, render_text=render))

@@ -20,6 +20,7 @@ __all__ = [
     "cc_from_name",
     "arch_covers",
     "cuda_for_driver",
+    "cudnn_cc_floor",
     "driver_branch",
     "driver_branch_row",
     "driver_meets",
@@ -287,8 +288,10 @@ def gpu_architecture(cc: Any) -> dict[str, Any] | None:
     """What is known about compute capability ``cc``: name, example GPUs, CUDA window, last driver branch.
 
     Keys: ``cc``, ``name``, ``examples``, ``first_cuda``, ``last_cuda_major`` (None while current),
-    ``last_driver_branch`` (None while current or for Jetson boards), ``jetson``, ``source``,
-    ``confidence``, ``note``. None for an unknown compute capability.
+    ``last_driver_branch`` (None while current or for Jetson boards), ``first_driver_branch`` (the oldest branch
+    that drives it, where known) with ``first_driver_source``, ``jetson``, ``sbsa`` (a Jetson board that
+    runs the regular aarch64 CUDA wheels: Thor), ``source``, ``confidence``, ``note``. None for an unknown
+    compute capability.
     """
     want = parse_cc(cc)
     if want is None:
@@ -303,7 +306,11 @@ def gpu_architecture(cc: Any) -> dict[str, Any] | None:
                 "first_cuda": row.get("first_cuda"),
                 "last_cuda_major": row.get("last_cuda_major") or None,
                 "last_driver_branch": branch if branch and branch > 0 else None,
+                "first_driver_branch": row.get("first_driver_branch") or None,
+                "first_driver_source": source_text({"source": row["first_driver_source"]})
+                if row.get("first_driver_source") else None,
                 "jetson": branch == -1,
+                "sbsa": bool(row.get("sbsa")),
                 "source": source_text(row),
                 "confidence": row.get("confidence"),
                 "note": row.get("note"),
@@ -393,3 +400,35 @@ def cc_from_name(name: str | None) -> str | None:
         if pattern.search(norm):
             return cc
     return None
+
+
+# ---------------------------------------------------------------- cuDNN
+
+
+@functools.lru_cache(maxsize=256)
+def cudnn_cc_floor(cudnn: str | None) -> dict[str, Any] | None:
+    """The oldest compute capability a cuDNN has kernels for (``cudnn.toml``), or None when the table says nothing.
+
+    ``cudnn`` is what a build installs: an exact version (``"9.10.2.21"``), a major alone (``"9"``) or a range open
+    upwards (``">=9.3.0.75,<10"``, ``"~=9.0"``). A major alone or an open range means pip installs the newest release
+    of that major, so the newest row of the major applies. Returns ``{"min_cc", "row", "open_ended", "version"}``
+    (cached: do not modify it).
+    """
+    text = str(cudnn or "").replace(" ", "")
+    if not text:
+        return None
+    open_ended = not text[0].isdigit() or "." not in text
+    lower = version_tuple(text.lstrip("><=~!").split(",", 1)[0])
+    if not lower:
+        return None
+    table = sorted(rows("cudnn", "cc_floor"), key=lambda r: version_tuple(r["from"]))
+    if open_ended:
+        same_major = [r for r in table if version_tuple(r["from"])[0] == lower[0]]
+        candidates = [r for r in table if version_tuple(r["from"]) <= lower] + same_major
+    else:
+        candidates = [r for r in table if version_tuple(r["from"]) <= lower]
+    if not candidates:
+        return None
+    row = max(candidates, key=lambda r: version_tuple(r["from"]))
+    return {"min_cc": row["min_cc"], "row": row, "open_ended": open_ended, "version": text}
+

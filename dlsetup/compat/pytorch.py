@@ -131,6 +131,22 @@ def companion(release: dict[str, Any], package: str, torch_version: str) -> str 
     return table.get(torch_version.split("+", 1)[0])
 
 
+def companion_builds(package: str, version: str) -> list[dict[str, Any]]:
+    """Rows saying which torch variants and Pythons a companion build serves when it pairs with several torch
+    releases (torchaudio 2.11.0). Empty: the companion was built for one torch release and every variant."""
+    return [r for r in rows("pytorch", "companion_build") if r["package"] == package and r["version"] == version]
+
+
+def companion_build_for(package: str, version: str, variant: str) -> tuple[dict[str, Any] | None, bool]:
+    """``(row, restricted)``: the companion-build row that covers ``variant`` (None when none does), and whether
+    the companion is restricted to listed variants at all."""
+    builds = companion_builds(package, version)
+    for row in builds:
+        if variant in row["variants"]:
+            return row, True
+    return None, bool(builds)
+
+
 def python_range(release: dict[str, Any]) -> tuple[str, str]:
     lo, hi = release["python"]
     return lo, hi
@@ -142,8 +158,17 @@ def python_supported(release: dict[str, Any], python: str) -> bool:
     return version_tuple(lo) <= v <= version_tuple(hi)
 
 
-def manylinux_glibc(release: dict[str, Any]) -> str:
-    """The glibc the release's Linux wheels need: manylinux_2_28 from 2.7, manylinux2014 (2.17) before."""
+def manylinux_glibc(release: dict[str, Any], row: dict[str, Any] | None = None, platform: str | None = None) -> str:
+    """The glibc the release's Linux wheels need: manylinux_2_28 from 2.7, manylinux2014 (2.17) before.
+
+    A variant row may say otherwise with ``glibc`` (a version, or one per platform): in 2.6 the cu126 and the
+    Linux aarch64 builds were the first on manylinux_2_28 while the rest stayed on manylinux2014.
+    """
+    own = (row or {}).get("glibc")
+    if isinstance(own, dict):
+        own = own.get(platform or "")
+    if own:
+        return str(own)
     return "2.28" if version_tuple(release["versions"][-1]) >= (2, 7) else "2.17"
 
 

@@ -18,10 +18,11 @@ CONFIDENCE = ("verified", "secondary", "unverified")
 # Which keys of each file hold lists of rows that must carry a source and a confidence.
 ROW_KEYS: dict[str, tuple[str, ...]] = {
     "cuda_drivers": ("minor_compat", "toolkit"),
+    "cudnn": ("cc_floor",),
     "driver_branches": ("branch",),
     "gpu_archs": ("arch",),
     "compilers": ("gcc", "clang"),
-    "pytorch": ("arch_list", "release", "variant", "conda_forge"),
+    "pytorch": ("arch_list", "release", "variant", "conda_forge", "companion_build"),
     "tensorflow": ("arch_list", "release", "dead_names"),
     "jax": ("arch_list", "release", "variant"),
     "paddle": ("arch_list", "release", "variant"),
@@ -68,15 +69,23 @@ def _cache_dir() -> Path:
     return cache_dir()
 
 
-def _parse_cached(name: str, raw: bytes) -> dict[str, Any]:
-    import json
+def cache_key(name: str, raw: bytes) -> str:
+    """The cache file stem for table ``name`` with content ``raw``: any change to the data file gives a new key
+    (size, CRC-32 and Adler-32 of the bytes; zlib is cheap to import, hashlib is not)."""
     import zlib
 
-    key = f"{name}-{len(raw)}-{zlib.crc32(raw):08x}"
+    return f"{name}-{len(raw)}-{zlib.crc32(raw):08x}{zlib.adler32(raw):08x}"
+
+
+def _parse_cached(name: str, raw: bytes) -> dict[str, Any]:
+    import json
+
     path = None
     try:
-        path = _cache_dir() / "compat" / f"{key}.json"
-        return json.loads(path.read_text(encoding="utf-8"))
+        path = _cache_dir() / "compat" / f"{cache_key(name, raw)}.json"
+        cached = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(cached, dict):
+            return cached
     except (OSError, ValueError):
         pass
     try:
@@ -89,8 +98,13 @@ def _parse_cached(name: str, raw: bytes) -> dict[str, Any]:
         try:
             from dlsetup.util.atomic import write_text_atomic
 
-            write_text_atomic(path, json.dumps(data, ensure_ascii=False))
-        except OSError:  # a read-only cache is fine: parse again next time
+            text = json.dumps(data, ensure_ascii=False)
+            write_text_atomic(path, text)
+            # Older versions of this table are dead weight: their key can never match again.
+            for old in path.parent.glob(f"{name}-*.json"):
+                if old != path and old.name[len(name) + 1:len(name) + 2].isdigit():
+                    old.unlink(missing_ok=True)
+        except (OSError, TypeError, ValueError):  # a read-only cache (or a value JSON cannot hold): parse next time
             pass
     return data
 

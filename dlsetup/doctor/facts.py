@@ -38,6 +38,15 @@ def nvidia_pci_devices(snap: Snapshot) -> list[dict]:
     return [g for g in snap.nvidia.other_gpus if str(g.get("vendor", "")).lower() == "nvidia"]
 
 
+_VENDORS = {"nvidia": "NVIDIA", "amd": "AMD", "intel": "Intel", "aspeed": "ASPEED", "apple": "Apple", "matrox": "Matrox",
+            "vmware": "VMware", "qemu": "QEMU", "virtio": "virtio", "microsoft": "Microsoft"}
+
+
+def vendor_label(vendor: object) -> str:
+    """``"amd"`` → ``"AMD"`` for display; unknown PCI vendor ids stay as they are."""
+    return _VENDORS.get(str(vendor or "").lower(), str(vendor or "?"))
+
+
 def other_vendor_gpus(snap: Snapshot, vendor: str) -> list[dict]:
     return [g for g in snap.nvidia.other_gpus if str(g.get("vendor", "")).lower() == vendor]
 

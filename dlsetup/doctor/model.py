@@ -75,8 +75,15 @@ def finding(
 
 
 def ev(key: str, /, **params: object) -> str:
-    """One line of evidence from ``doctor.ev.<key>``."""
-    return t(f"doctor.ev.{key}", **params)
+    """One line of evidence from ``doctor.ev.<key>`` (a multi-line value, e.g. a warning torch printed, is
+    folded onto the line)."""
+    return t(f"doctor.ev.{key}", **{k: _one_line(v) for k, v in params.items()})
+
+
+def _one_line(value: object) -> object:
+    if isinstance(value, str) and ("\n" in value or "\r" in value):
+        return " ".join(value.split())
+    return value
 
 
 @dataclass
@@ -100,6 +107,7 @@ class DeepSummary:
     cudnn_version: int | None = None
     arch_list: list[str] = field(default_factory=list)
     duration_s: float = 0.0
+    skipped_because: str | None = None  # a companion (torchvision) not tried because torch failed
 
 
 @dataclass

@@ -1,10 +1,14 @@
-"""Fix commands several checks share (driver installs, loader-path edits). Commands are data: never translated."""
+"""Fix commands several checks share (driver installs, loader-path edits).
+
+Commands are data and never translated; only the ``# ...`` comment lines between them are (``doctor.cmd.*``).
+"""
 
 from __future__ import annotations
 
 import shlex
 
 from dlsetup.doctor import facts
+from dlsetup.i18n import t
 from dlsetup.probe.model import Snapshot
 
 _UBUNTU_LIKE = ("ubuntu", "pop", "linuxmint", "elementary", "zorin", "neon")
@@ -34,7 +38,8 @@ def reboot_or_reload() -> list[str]:
     """After a driver update: reboot, or unload and reload the kernel modules (no GPU process running)."""
     return [
         "sudo reboot",
-        "# or, with no process using the GPU: sudo rmmod nvidia_uvm nvidia_drm nvidia_modeset nvidia && sudo modprobe nvidia",
+        t("doctor.cmd.reload_modules",
+          command="sudo rmmod nvidia_uvm nvidia_drm nvidia_modeset nvidia && sudo modprobe nvidia"),
     ]
 
 

@@ -85,7 +85,8 @@ def _framework_line(fw) -> str:
     if fw.variant and fw.variant not in (fw.version or ""):
         text += f" [{fw.variant}]"
     if fw.installer:
-        text += " " + t("doctor.label.installed_by", installer=fw.installer)
+        by = t("doctor.label.installed_by", installer=fw.installer)
+        text += by if by.startswith("（") else " " + by  # a full-width bracket carries its own space
     d = fw.deep
     if d is not None:
         if d.ok:
@@ -93,6 +94,8 @@ def _framework_line(fw) -> str:
             text += " · " + t("doctor.label.deep_ok", seconds=f"{d.duration_s:.1f}", cuda=cuda)
         elif d.timed_out:
             text += " · " + t("doctor.label.deep_hung")
+        elif d.skipped_because:
+            text += " · " + t("doctor.label.deep_skipped", name=d.skipped_because)
         else:
             text += " · " + t("doctor.label.deep_failed")
     return text
@@ -172,4 +175,5 @@ def _summary(report: DoctorReport) -> str:
         text += " · " + t("doctor.label.saved", path=report.saved_snapshot)
     verdict = t("doctor.verdict.errors") if c.error else (
         t("doctor.verdict.warnings") if c.warning else t("doctor.verdict.ok"))
-    return f"[{style}]{escape(verdict)}[/{style}] {escape(text)}"
+    sep = "" if verdict.endswith("：") else " "  # a full-width colon carries its own space
+    return f"[{style}]{escape(verdict)}[/{style}]{sep}{escape(text)}"

@@ -51,12 +51,27 @@ def run_checks(snap: Snapshot) -> tuple[list[Finding], list[str]]:
     return sort_findings(drop_explained_symptoms(dedupe(findings))), names
 
 
+# Errors about one framework that explain "<framework> sees no GPU" (besides any driver or CUDA error).
+_EXPLAINS = {
+    "torch": ("torch.", "python.torch_twice", "python.cpuonly_pin"),
+    "tensorflow": ("tensorflow.",),
+}
+
+
+def _explains(cause: Finding, symptom: Finding) -> bool:
+    from dlsetup.doctor.model import GROUP_CUDA, GROUP_DRIVER
+
+    if cause.group in (GROUP_DRIVER, GROUP_CUDA):
+        return True  # a machine-level error: every framework is affected
+    name = symptom.data.get("name")
+    return cause.data.get("name") == name or cause.id.startswith(_EXPLAINS.get(str(name), ("\0",)))
+
+
 def drop_explained_symptoms(findings: list[Finding]) -> list[Finding]:
-    """A symptom finding (e.g. "torch sees no GPU") is dropped when another error explains it."""
+    """A symptom finding (e.g. "torch sees no GPU") is dropped when another error explains it: a driver or CUDA
+    error, or an error about the same framework (an unrelated TensorFlow error does not hide torch's symptom)."""
     causes = [f for f in findings if f.severity == ERROR and not f.data.get("symptom")]
-    if not causes:
-        return findings
-    return [f for f in findings if not f.data.get("symptom")]
+    return [f for f in findings if not (f.data.get("symptom") and any(_explains(c, f) for c in causes))]
 
 
 def _group_of(check: str) -> str:
@@ -125,10 +140,11 @@ def machine_summary(snap: Snapshot) -> MachineSummary:
         deep = None if d is None else DeepSummary(
             ok=d.ok, timed_out=d.timed_out, error=d.error, cuda_available=d.cuda_available,
             device_count=d.device_count, cuda_version=d.cuda_version, cudnn_version=d.cudnn_version,
-            arch_list=list(d.arch_list), duration_s=d.duration_s)
+            arch_list=list(d.arch_list), duration_s=d.duration_s,
+            skipped_because=str(d.details["skipped_because"]) if d.details.get("skipped_because") else None)
         fws.append(FrameworkSummary(name=fw.name, version=fw.version, variant=facts.variant_of(fw),
                                     cuda=facts.cuda_of(fw), installer=fw.installer, location=fw.location, deep=deep))
-    others = [f"{g.get('vendor', '?')}: {g.get('name') or g.get('pci_id') or '?'}" for g in nv.other_gpus
+    others = [f"{facts.vendor_label(g.get('vendor'))}: {g.get('name') or g.get('pci_id') or '?'}" for g in nv.other_gpus
               if str(g.get("vendor", "")).lower() != "nvidia" or not nv.gpus]
     return MachineSummary(
         os=sysinfo.os, arch=sysinfo.arch, distro=sysinfo.distro_name or " ".join(

@@ -106,9 +106,8 @@ def read_registry() -> list[Path]:
 
 
 def _registry_lock():
-    from dlsetup.util.lock import FileLock
-
     from dlsetup.paths import state_dir
+    from dlsetup.util.lock import FileLock
 
     d = state_dir()
     d.mkdir(parents=True, exist_ok=True)

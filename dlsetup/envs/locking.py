@@ -111,7 +111,15 @@ def rattler_solve_specs_for_arch(conda, channels, specs, platform):  # noqa: ANN
         else:
             real.append(url)
     urls = chmod.channel_urls(real)
-    records = asyncio.run(solve_records(urls, list(specs), platform=platform, virtual_packages=vps))
+    try:
+        records = asyncio.run(solve_records(urls, list(specs), platform=platform, virtual_packages=vps))
+    except Exception as exc:  # noqa: BLE001 - one line that also says which of the locked platforms failed
+        from dlsetup.envs.errors import explain
+
+        err = explain(exc, during="lock")
+        if "detail" in err.params:
+            err.params["detail"] = f"{platform}: {err.params['detail']}"
+        raise err from None
     fetch = [record_to_fetch(r) for r in records]
     return {"actions": {"FETCH": fetch, "LINK": []}}
 

@@ -66,19 +66,22 @@ def load(name: str) -> dict[str, Any]:
 
 def describe_machine(machine) -> str:
     """One line a person recognises: ``linux x86_64, no NVIDIA GPU`` / ``… RTX 4090 (8.9), driver 550 (CUDA 12.4)``."""
+    from dlsetup.i18n import t
+
     where = f"{machine.os} {machine.arch}" + (" (WSL2)" if machine.wsl else "")
     if machine.no_gpu:
-        return f"{where}, CPU only (recipe asks for the CPU build)"
+        return t("envs.machine.cpu_only", where=where)
     if not machine.gpus:
-        return f"{where}, no NVIDIA GPU"
+        return t("envs.machine.no_gpu", where=where)
     labels: dict[str, int] = {}
     for g in machine.gpus:
         label = f"{g.name or 'GPU'}" + (f" ({g.cc})" if g.cc else "")
         labels[label] = labels.get(label, 0) + 1
     gpus = ", ".join(f"{n}× {label}" if n > 1 else label for label, n in labels.items())
-    driver = f", driver {machine.driver}" if machine.driver else ", no working driver"
+    if not machine.driver:
+        return t("envs.machine.gpus_no_driver", where=where, gpus=gpus)
     cuda = f" (CUDA {machine.cuda_driver})" if machine.cuda_driver else ""
-    return f"{where}, {gpus}{driver}{cuda}"
+    return t("envs.machine.gpus", where=where, gpus=gpus, driver=machine.driver, cuda=cuda)
 
 
 def plan(name: str, *, python: str | None = None, snapshot=None, snapshot_path: str | None = None) -> tuple[EnvSpec, RecipePlan]:

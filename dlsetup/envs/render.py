@@ -27,9 +27,8 @@ def _table(*headers: str):
 
 
 def create(console, r: CreateResult) -> None:
-    head_key = {"create": "envs.label.create", "clone": "envs.label.clone", "install": "envs.label.install"}[r.action]
-    verb = t("envs.label.would") if r.dry_run else t("envs.label.done")
-    _p(console, t(head_key, verb=verb, prefix=r.prefix, backend=r.backend))
+    head_key = f"envs.label.{r.action}" + ("_dry" if r.dry_run else "")
+    _p(console, t(head_key, prefix=r.prefix, backend=r.backend))
     if r.recipe is not None:
         plan = r.recipe
         _p(console, t("envs.label.recipe", recipe=plan.recipe, machine=plan.machine))

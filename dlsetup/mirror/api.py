@@ -61,8 +61,8 @@ def conda_channel_urls(names: Iterable[str], environ: Mapping[str, str] | None =
             urls = multichannel_defaults or default_channels or list(
                 UPSTREAM_DEFAULTS + (UPSTREAM_DEFAULTS_WIN if sys.platform.startswith("win") else ()))
             urls = [u if "://" in u else f"{alias.rstrip('/')}/{u}" for u in urls]
-        elif name in custom:
-            urls = [f"{custom[name].rstrip('/')}/{name}"]
+        elif _custom_key(name, custom):
+            urls = [f"{custom[_custom_key(name, custom)].rstrip('/')}/{name}"]
         else:
             urls = [f"{alias.rstrip('/')}/{name}"]
         for u in urls:
@@ -70,6 +70,17 @@ def conda_channel_urls(names: Iterable[str], environ: Mapping[str, str] | None =
             if u not in out:
                 out.append(u)
     return out
+
+
+def _custom_key(name: str, custom: Mapping[str, str]) -> str | None:
+    """The ``custom_channels`` entry that covers ``name``: the channel itself, or for a label channel
+    (``conda-forge/label/dev``) its longest listed prefix, as conda's ``Channel.from_value`` does."""
+    parts = name.split("/")
+    for i in range(len(parts), 0, -1):
+        key = "/".join(parts[:i])
+        if key in custom:
+            return key
+    return None
 
 
 def torch_wheel_source(variant: str) -> dict[str, str] | None:

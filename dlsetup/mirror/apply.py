@@ -94,7 +94,7 @@ def detect_tools(env: dict[str, str], cwd: Path) -> set[str]:
     if _which(env, "uv") or effective.uv_user_file(env).is_file() or effective.uv_project_file(cwd):
         found.add("uv")
     if _which(env, "pixi") or (effective.pixi_home(env) / "bin" / "pixi").exists() or \
-            any(p.is_file() for p in effective.pixi_files(env, cwd)):
+            any(p.is_file() for p in effective.pixi_files(env, cwd)) or effective.pixi_project_root(cwd):
         found.add("pixi")
     return found
 
@@ -278,6 +278,18 @@ def _decode(path: Path, data: bytes | None, tool: str) -> str | None:
         raise UsageError("mirror.error.malformed", tool=tool, where=f"{path}:{line}", reason="not UTF-8 text") from None
 
 
+def _write_target(path: Path) -> Path:
+    """The file to edit: a symlinked config (dotfile managers) is edited where it points, as ``pip config``
+    and ``conda config`` do, so the link survives and ``restore`` puts back the very same layout."""
+    if path.is_symlink():
+        return Path(os.path.realpath(path))
+    return path
+
+
+def _same_file_set(paths) -> set[str]:
+    return {os.path.realpath(p) for p in paths}
+
+
 def _check_writable(path: Path, new: bytes | None) -> None:
     """Refuse before writing anything: a read-only file (no write bit, even for root) or directory."""
     reason = None
@@ -436,7 +448,7 @@ def _execute(steps: list[_Step], result: ApplyResult, outcomes: dict[str, ToolOu
     text: dict[Path, str | None] = {}
     tools_of: dict[Path, list[str]] = {}
     for step in steps:
-        p = step.path
+        p = _write_target(step.path)
         if p not in old_bytes:
             order.append(p)
             old_bytes[p] = _read(p)
@@ -512,18 +524,21 @@ def _warn_masked(result: ApplyResult, env: dict[str, str], cwd: Path) -> None:
     written = {f.path for f in result.files if f.action in ("created", "modified")}
     if not written or result.action != "apply":
         return
+    from dlsetup.mirror.status import masked_label
+
+    written_real = _same_file_set(written)
     collected = effective.collect(env, cwd)
     seen = set()
     for f in collected.found:
         s = f.setting
-        if s.source in written and not s.effective and f.masked_by and (s.source, s.key) not in seen:
+        if os.path.realpath(s.source) in written_real and not s.effective and f.masked_by and (s.source, s.key) not in seen:
             seen.add((s.source, s.key))
             result.warnings.append(msg("mirror.warn.masked", tool=s.tool, setting=s.key, file=s.source,
-                                           by=f.masked_by))
+                                           by=masked_label(f.masked_by, f.masked_by_key)))
     for tool in ("pip", "uv"):
-        consulted = set(collected.files.get(tool, []))
+        consulted = _same_file_set(collected.files.get(tool, []))
         for f in result.files:
-            if f.action in ("created", "modified") and tool in f.tools and f.path not in consulted \
+            if f.action in ("created", "modified") and tool in f.tools and os.path.realpath(f.path) not in consulted \
                     and not f.path.endswith("state"):
                 why = [n for n in collected.notes if n.tool == tool and n.kind in ("files-ignored", "no-config",
                                                                                       "config-file-replaces")]

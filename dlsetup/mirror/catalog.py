@@ -92,15 +92,21 @@ class Mirror:
         return out
 
     def to_dict(self) -> dict[str, Any]:
+        """For display and ``--json``: credentials in (custom) URLs come out as ``***``."""
+        from dlsetup.util.redact import redact_url
+
+        def r(url: str | None) -> str | None:
+            return redact_url(url) if url else url
+
         d: dict[str, Any] = {
             "id": self.id, "name": self.name, "aliases": list(self.aliases), "auto": self.auto,
-            "legacy": self.legacy, "pip": self.pip, "pip_files": self.pip_files, "conda": self.conda,
-            "conda_channels": list(self.conda_channels), "python_install": self.python_install, "hf": self.hf,
+            "legacy": self.legacy, "pip": r(self.pip), "pip_files": r(self.pip_files), "conda": r(self.conda),
+            "conda_channels": list(self.conda_channels), "python_install": r(self.python_install), "hf": r(self.hf),
             "torch": None, "notes": list(self.notes), "source": list(self.source), "checked": self.checked,
             "custom": self.custom, "origin": self.origin,
         }
         if self.torch:
-            d["torch"] = {"url": self.torch.url, "layout": self.torch.layout, "variants": list(self.torch.variants)}
+            d["torch"] = {"url": r(self.torch.url), "layout": self.torch.layout, "variants": list(self.torch.variants)}
         return d
 
 

@@ -78,6 +78,7 @@ class Found:
     slot: str
     masked_by: str | None = None
     line: int | None = None
+    masked_by_key: str | None = None  # the winner's key, when it differs (``install.index-url`` over ``global.…``)
 
 
 @dataclass
@@ -194,6 +195,7 @@ def _resolve_slot(items: list[Found]) -> None:
     for f in items[1:]:
         f.setting.effective = False
         f.masked_by = winner.setting.source
+        f.masked_by_key = winner.setting.key if winner.setting.key != f.setting.key else None
 
 
 def target_prefix(env: Mapping[str, str]) -> Path:

@@ -77,10 +77,9 @@ def sha(data: bytes) -> str:
 @contextmanager
 def locked(timeout: float = LOCK_TIMEOUT_S):
     """Hold the mirror lock; tells the user on stderr when it has to wait for another run."""
-    from dlsetup.util.lock import FileLock, Timeout
-
     from dlsetup.i18n import t
     from dlsetup.output import warn
+    from dlsetup.util.lock import FileLock, Timeout
 
     path = root() / "lock"
     try:

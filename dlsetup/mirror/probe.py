@@ -399,9 +399,20 @@ async def _run_check(client, sem: asyncio.Semaphore, tool: str, m: Mirror, opts:
             check.ok, check.code = False, "error"
             check.detail = t("mirror.probe.fail.error", error=_short(exc))
         check.elapsed_ms = (time.perf_counter() - t0) * 1000
+        _redact_check(check)
         if progress is not None:
             progress()
         return check
+
+
+def _redact_check(check: Check) -> None:
+    """A custom mirror's URL may carry credentials: never let them reach the report, the table or the cache."""
+    from dlsetup.util.redact import redact_url
+
+    check.url = redact_url(check.url)
+    check.detail = redact_url(check.detail)
+    if check.redirected_to:
+        check.redirected_to = redact_url(check.redirected_to)
 
 
 def _short(exc: BaseException) -> str:

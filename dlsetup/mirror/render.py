@@ -37,7 +37,8 @@ def render_list(console, data) -> None:
     table.columns[1].min_width = 44
     for m in data["mirrors"]:
         torch = m["torch"]
-        conda = t("mirror.list.channels", count=len(m["conda_channels"])) if m["conda"] else "-"
+        n = len(m["conda_channels"])
+        conda = (t("mirror.list.channel_one") if n == 1 else t("mirror.list.channels", count=n)) if m["conda"] else "-"
         tags = (" " + t("mirror.list.legacy") if m["legacy"] else "") + (" " + t("mirror.list.custom") if m["custom"] else "")
         name = _esc(m["id"] + tags) + ("\n[dim]" + _esc(", ".join(m["aliases"])) + "[/dim]" if m["aliases"] else "")
         table.add_row(name, _esc(redact_url(m["pip"] or "-")), _esc(conda),
@@ -98,7 +99,8 @@ def render_status(console, s) -> None:
                    t("mirror.col.state"))
     for ts in s.tools:
         if not ts.rows:
-            table.add_row(ts.tool, "-", _esc(ts.upstream_default), t("mirror.status.upstream"), t("mirror.status.in_force"))
+            upstream = ts.upstream_default if "://" in ts.upstream_default else t(f"mirror.status.upstream_value.{ts.tool}")
+            table.add_row(ts.tool, "-", _esc(upstream), t("mirror.status.upstream"), t("mirror.status.in_force"))
             continue
         for key, value, source, state in _grouped(ts.rows):
             table.add_row(ts.tool, _esc(key), _esc(value), _esc(source), _esc(state))
@@ -112,7 +114,7 @@ def _grouped(rows) -> list[tuple[str, str, str, str]]:
     out: dict[tuple[str, str, str], list[str]] = {}
     for row in rows:
         state = t("mirror.status.in_force") if row.effective else (
-            t("mirror.status.masked_by", by=row.masked_by) if row.masked_by else t("mirror.status.not_in_force"))
+            t("mirror.status.masked_by", by=row.masked_by_label()) if row.masked_by else t("mirror.status.not_in_force"))
         value = row.value + (f"  ({row.mirror})" if row.mirror else "")
         key = row.key
         if key.startswith("custom_channels."):

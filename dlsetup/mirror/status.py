@@ -31,6 +31,11 @@ class Row:
     effective: bool
     masked_by: str | None = None
     mirror: str | None = None  # the catalogue mirror the value belongs to
+    masked_by_setting: str | None = None  # the winning key when it is not this one (e.g. install.index-url)
+
+    def masked_by_label(self) -> str | None:
+        """``masked_by`` for people: the winning key too when one file section masks another."""
+        return masked_label(self.masked_by, self.masked_by_setting)
 
 
 @dataclass
@@ -48,6 +53,14 @@ class StatusResult:
     tools: list[ToolStatus] = field(default_factory=list)
     notes: list[Message] = field(default_factory=list)
     uv_lock: dict[str, Any] | None = None
+
+
+def masked_label(source: str | None, key: str | None) -> str | None:
+    if source and key and not source.startswith("env:"):
+        from dlsetup.i18n import t
+
+        return t("mirror.status.by_setting", setting=key, source=source)
+    return source
 
 
 def _main_slot(tool: str) -> str | None:
@@ -70,13 +83,14 @@ def status(environ: dict[str, str] | None = None, cwd: str | Path | None = None)
             if s.tool != tool:
                 continue
             owner = owner_of(s.value, catalog) if "://" in s.value else None
-            ts.rows.append(Row(s.key, redact_url(s.value), redact_url(s.source), s.effective,
-                               redact_url(f.masked_by) if f.masked_by else None, owner.id if owner else None))
+            by = redact_url(f.masked_by) if f.masked_by else None
+            ts.rows.append(Row(s.key, redact_url(s.value), redact_url(s.source), s.effective, by,
+                               owner.id if owner else None, f.masked_by_key))
             if f.slot == _main_slot(tool) and s.effective and ts.in_force is None:
                 ts.in_force = redact_url(s.value)
             if not s.effective and f.masked_by and s.key != "parse-error":
                 result.notes.append(msg("mirror.status.masked", tool=tool, setting=s.key, source=redact_url(s.source),
-                                            by=redact_url(f.masked_by)))
+                                        by=masked_label(redact_url(f.masked_by), f.masked_by_key)))
         result.tools.append(ts)
     home = effective._home(env)
     legacy = home / ".pip" / "pip.conf"

@@ -237,6 +237,10 @@ def import_group(python: str, lead: str, module: str, riders: list[str], timeout
         if name in found:
             deep = _to_deep(found[name])
             deep.warnings += [w for w in printed if w not in deep.warnings]
+        elif name != lead and not found.get(lead, {}).get("ok"):
+            # torch itself failed, crashed or hung, so torchvision was never tried: not a second, separate failure
+            deep = DeepImport(ok=False, error=f"not imported: {lead} failed to import", duration_s=0.0,
+                              details={"skipped_because": lead})
         elif proc.timed_out:
             deep = DeepImport(ok=False, timed_out=True, error=f"import did not finish in {timeout:g} s",
                               duration_s=elapsed, warnings=printed)

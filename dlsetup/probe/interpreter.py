@@ -95,15 +95,36 @@ def foreign(path: str, timeout: float = 20.0, environ: Mapping[str, str] | None 
     proc = run([exe, "-c", CHILD], timeout=timeout, env=env)
     line = next((ln for ln in reversed(proc.stdout.splitlines()) if ln.startswith("{")), None)
     if proc.timed_out:
-        raise UsageError("probe.error.python_failed", path=path, reason=f"no answer in {timeout:g} s")
+        raise UsageError("probe.error.python_failed", path=path, reason=_why("timeout", seconds=f"{timeout:g}"))
     if not proc.ok or line is None:
-        tail = (proc.stderr.strip().splitlines() or [proc.error or f"exit {proc.returncode}"])[-1]
-        raise UsageError("probe.error.python_failed", path=path, reason=tail[:200])
+        raise UsageError("probe.error.python_failed", path=path, reason=_failure(proc))
     try:
         data = json.loads(line)
         info = _python_info(str(data["executable"] or exe), str(data["version"]), str(data["implementation"]),
                             str(data["prefix"]), str(data["base_prefix"]))
         paths = [str(p) for p in data.get("path", []) if isinstance(p, str)]
     except (ValueError, KeyError, TypeError) as exc:
-        raise UsageError("probe.error.python_failed", path=path, reason=f"unexpected answer ({exc})") from None
+        raise UsageError("probe.error.python_failed", path=path, reason=_why("bad_answer", detail=str(exc)[:100])) \
+            from None
     return Interpreter(info=info, sys_path=paths, purelib=data.get("purelib"), foreign=True)
+
+
+def _why(key: str, **params: object) -> str:
+    from dlsetup.i18n import t
+
+    return t(f"probe.why.{key}", **params)
+
+
+def _failure(proc) -> str:
+    """Why the child did not answer, in one line, without echoing our own ``-c`` program back."""
+    if proc.error is not None and proc.returncode is None:
+        return _why("not_started", detail=proc.error[:150])
+    # A program that is not Python often complains about its arguments, i.e. our CHILD: never echo that back.
+    echoed = any(piece in proc.stderr for piece in ("import json, os, platform", "sysconfig.get_paths"))
+    lines = [] if echoed else [ln.strip() for ln in proc.stderr.splitlines() if ln.strip()]
+    if proc.returncode == 0:
+        first = next((ln.strip() for ln in proc.stdout.splitlines() if ln.strip()), "")
+        return _why("no_answer", line=first[:80] or "-")
+    if not lines:
+        return _why("exit_only", code=proc.returncode)
+    return _why("exit", code=proc.returncode, message=lines[-1][:150])

@@ -19,6 +19,8 @@ from dlsetup.util.redact import redact_url
 HOST = "<hostname>"
 USER = "<user>"
 _UUID = re.compile(r"\b(GPU|MIG)-[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}\b")
+# The account name left in ``https://name:***@host`` once redact_url has hidden the password: it names a person too.
+_URL_USER = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@:\s]+(?=:\*\*\*@)")
 # Path segments that are too common to treat as a user name (user "lib" must not rewrite /usr/lib).
 _COMMON_SEGMENTS = {
     "root", "lib", "lib64", "bin", "sbin", "usr", "local", "opt", "share", "etc", "var", "tmp", "home", "cuda",
@@ -40,14 +42,26 @@ class _Redactor:
             self.uuids[uuid] = f"{kind}-redacted-{len(self.uuids)}"
         return self.uuids[uuid]
 
+    def device_list(self, value: str) -> str:
+        """A CUDA_VISIBLE_DEVICES-style list: CUDA also accepts a UUID prefix ("GPU-5a3c91e2"), which names the
+        same GPU as the full UUID, so it gets that GPU's label (the replayed check then still matches it)."""
+        out = []
+        for tok in value.split(","):
+            s = tok.strip()
+            if re.match(r"(?i)(GPU|MIG)-[0-9a-f]", s) and not _UUID.fullmatch(s):
+                full = next((u for u in self.uuids if u.upper().startswith(s.upper())), None)
+                tok = tok.replace(s, self.uuid_label(full or s))
+            out.append(tok)
+        return ",".join(out)
+
     def text(self, s: str) -> str:
-        s = redact_url(s)
+        s = _URL_USER.sub(lambda m: m.group("scheme") + USER, redact_url(s))
         for h in self.homes:
             s = re.sub(re.escape(h) + r"(?=[/\\:\s'\"]|$)", "~", s)
         if self.user:
             s = re.sub(r"(?<=[/\\])" + re.escape(self.user) + r"(?=[/\\:\s'\"]|$)", USER, s)
         if self.host:
-            s = re.sub(r"\b" + re.escape(self.host) + r"\b", HOST, s)
+            s = re.sub(r"\b" + re.escape(self.host) + r"\b", HOST, s, flags=re.IGNORECASE)  # DNS ignores case
         return _UUID.sub(lambda m: self.uuid_label(m.group(0)), s)
 
     def walk(self, value: Any) -> Any:
@@ -71,6 +85,10 @@ def redact_snapshot(snapshot: Snapshot) -> Snapshot:
         if gpu.get("uuid"):
             gpu["uuid"] = r.uuid_label(gpu["uuid"]) if _UUID.fullmatch(gpu["uuid"]) else f"GPU-redacted-{gpu['index']}"
     data = r.walk(data)
+    env = data.get("env") or {}
+    for name in ("CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES"):
+        if isinstance(env.get(name), str):
+            env[name] = r.device_list(env[name])
     system = data["system"]
     system["hostname"] = HOST if sysinfo.hostname else None
     system["user"] = USER if sysinfo.user else None
@@ -79,15 +97,28 @@ def redact_snapshot(snapshot: Snapshot) -> Snapshot:
     return Snapshot.from_dict(data)
 
 
+def _secrets_only(value: Any) -> Any:
+    """Credentials inside URLs go even with ``--no-redact``: a diagnosis never needs a password or token."""
+    if isinstance(value, str):
+        return redact_url(value)
+    if isinstance(value, list):
+        return [_secrets_only(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _secrets_only(v) for k, v in value.items()}
+    return value
+
+
 def snapshot_json(snapshot: Snapshot, *, redact: bool = True) -> str:
-    snap = redact_snapshot(snapshot) if redact else snapshot
-    return json.dumps(snap.to_dict(), indent=2, ensure_ascii=False) + "\n"
+    data = redact_snapshot(snapshot).to_dict() if redact else _secrets_only(snapshot.to_dict())
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
 def save_snapshot(snapshot: Snapshot, path: str | os.PathLike[str], *, redact: bool = True) -> Path:
-    """Write the snapshot as JSON, atomically; redacted unless ``redact=False``. Returns the path.
+    """Write the snapshot as JSON, atomically; redacted unless ``redact=False`` (URL credentials are removed
+    either way). Returns the path.
 
-    An unwritable destination raises UsageError (``core.error.not_writable``); nothing is half-written.
+    A directory or an unwritable destination raises UsageError (``probe.error.snapshot_*``); nothing is
+    half-written.
     """
     from dlsetup.errors import UsageError
     from dlsetup.util.atomic import write_text_atomic
@@ -95,14 +126,33 @@ def save_snapshot(snapshot: Snapshot, path: str | os.PathLike[str], *, redact: b
     p = Path(path)
     text = snapshot_json(snapshot, redact=redact)
     if p.is_dir():
-        raise UsageError("core.error.not_writable", path=str(p), reason="it is a directory")
+        raise UsageError("probe.error.snapshot_is_dir", path=str(p))
     try:
         write_text_atomic(p, text)
     except OSError as exc:
-        raise UsageError("core.error.not_writable", path=str(p), reason=exc.strerror or str(exc)) from None
+        raise UsageError("probe.error.snapshot_not_writable", path=str(p), reason=exc.strerror or str(exc)) from None
     return p
 
 
 def load_snapshot(path: str | os.PathLike[str]) -> Snapshot:
-    """Read a snapshot file; a missing, corrupt or foreign file is a one-line UsageError."""
-    return Snapshot.load(path)
+    """Read a snapshot file; a missing, corrupt or foreign file is a one-line UsageError.
+
+    A file that is JSON but not a snapshot says what it is instead, in the user's language: most often a
+    ``doctor --json`` report sent in place of the ``--save-snapshot`` file.
+    """
+    from dlsetup.errors import UsageError
+
+    try:
+        return Snapshot.load(path)
+    except UsageError as err:
+        if err.key != "core.error.snapshot_invalid":
+            raise
+        try:
+            doc = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            raise err from None
+        if not isinstance(doc, dict) or doc.get("kind") == "dlsetup.snapshot":
+            raise
+        if doc.get("command") == "doctor" and "findings" in doc:
+            raise UsageError("probe.error.snapshot_is_report", path=str(path)) from None
+        raise UsageError("probe.error.snapshot_foreign", path=str(path)) from None

@@ -160,7 +160,8 @@ def probe_tooling(interp: Interpreter, environ: Mapping[str, str] | None = None,
     """Tools and settings around ``interp``.
 
     ``pip_matches_python`` compares the ``pip`` on PATH with the ``python`` on PATH (the "pip install X, then
-    python cannot import X" trap) — or with ``interp`` when the user named it (``--python``, ``explicit_python``).
+    python cannot import X" trap) — or with ``interp`` when the user named it (``--python``, ``explicit_python``)
+    and its environment is the activated one (``VIRTUAL_ENV``/``CONDA_PREFIX``).
     """
     env = os.environ if environ is None else environ
     info = ToolingInfo(python=interp.info)
@@ -177,7 +178,12 @@ def probe_tooling(interp: Interpreter, environ: Mapping[str, str] | None = None,
     info.python_on_path = python_on_path(env)
     if pip_path:
         info.pip_python = script_interpreter(pip_path, env)
-        reference = interp.info.executable if explicit_python else info.python_on_path
+        # A --python whose environment is not activated is not what `python`/`pip` start in this shell: comparing
+        # pip with it would flag every `doctor --python ~/envs/x/bin/python` run from another shell.
+        active = explicit_python and any(
+            p and interp.info.prefix and os.path.normpath(p) == os.path.normpath(interp.info.prefix)
+            for p in (info.virtual_env, info.conda_prefix))
+        reference = interp.info.executable if active else info.python_on_path
         info.pip_matches_python = same_interpreter(info.pip_python, reference)
     info.tools.append(pip)
 

@@ -130,8 +130,14 @@ def find_wheel(files: list[dict[str, str]], package: Package, supported: set[Any
 
 def check_packages(packages: list[Package], machine: Machine, index_url: str | None = None,
                    client: Any = None) -> list[dict[str, Any]]:
-    """One entry per package: ``{"requirement", "index", "found", "file", "error"}``."""
+    """One entry per package: ``{"requirement", "index", "found", "file", "error", "status"}``.
+
+    ``status``: "found"; "missing" (the index answered and has no matching wheel); "error" (the index could not
+    be read: network, HTTP status); "skipped" (a conda package: not on a pip index, ``found`` is None).
+    """
     import httpx
+
+    from dlsetup.i18n import t
 
     supported = target_tags(machine)
     default = index_url or _default_index()
@@ -140,19 +146,27 @@ def check_packages(packages: list[Package], machine: Machine, index_url: str | N
     out = []
     try:
         for p in packages:
+            if p.index_kind == "conda":
+                out.append({"requirement": p.requirement, "index": redact_url(p.index_url or ""), "found": None,
+                            "file": None, "error": t("resolve.check.conda"), "status": "skipped"})
+                continue
             kind = p.index_kind if not index_url else ("find-links" if index_url.endswith(".html") else "index-url")
             where = index_url or p.index_url or default
             item: dict[str, Any] = {"requirement": p.requirement, "index": redact_url(where), "found": False,
-                                    "file": None, "error": None}
+                                    "file": None, "error": None, "status": "missing"}
             try:
                 files = list_files(client, where, kind if kind == "find-links" else "simple", p.name)
                 item["file"] = find_wheel(files, p, supported, machine.python)
                 item["found"] = item["file"] is not None
-                if not item["found"]:
-                    item["error"] = f"no wheel for {p.requirement} matching cp{machine.python.replace('.', '')} " \
-                                    f"on {machine.os}-{machine.arch} among {len(files)} files"
+                if item["found"]:
+                    item["status"] = "found"
+                else:
+                    item["error"] = t("resolve.check.no_wheel", requirement=p.requirement,
+                                      python=machine.python.replace(".", ""), platform=f"{machine.os}-{machine.arch}",
+                                      count=len(files))
             except Exception as exc:  # network, HTTP status, bad page: the check failed, say why
-                item["error"] = redact_url(f"{type(exc).__name__}: {exc}")[:300]
+                item["status"] = "error"
+                item["error"] = t("resolve.check.error", error=redact_url(f"{type(exc).__name__}: {exc}")[:300])
             out.append(item)
     finally:
         if own:

@@ -38,7 +38,8 @@ def resolve(request: Request) -> Resolution:
         res.reasons.append(Reason(text=t(key), source=_dead_name_source(), confidence="verified"))
     for plan in plans:
         res.packages.extend(plan.packages)
-        res.reasons.extend(plan.reasons)
+        # Facts about the machine (a driver that no longer drives the GPU) reach every framework's plan: say them once.
+        res.reasons.extend(r for r in plan.reasons if (r.text, r.source) not in {(x.text, x.source) for x in res.reasons})
         res.rejected.extend(plan.rejected)
         res.hints.extend(h for h in plan.hints if h.text not in {x.text for x in res.hints})
         res.warnings.extend(plan.warnings)
@@ -69,6 +70,16 @@ def resolve(request: Request) -> Resolution:
                                       source="https://pixi.sh/latest/workspace/system_requirements/"))
     else:
         res.commands = {"pip": None, "uv": None, "conda": None, "pixi": None}
+    if "driver" in machine.overrides and not machine.gpu_machine and not machine.no_gpu:
+        # --driver describes a GPU machine, but no GPU is known: the CPU answer is probably not what was meant.
+        from dlsetup.resolve.model import Hint
+
+        res.hints.append(Hint(text=t("resolve.hint.driver_without_gpu"), rule="gpu_cc"))
+    if machine.other_gpus and not machine.gpu_machine and not machine.no_gpu:
+        # Never a CPU build on a GPU box without saying so: ROCm / XPU builds are not planned by dlsetup.
+        names = ", ".join(f"{g['vendor'].upper() if g['vendor'] == 'amd' else g['vendor'].title()} {g['name']}"
+                          for g in machine.other_gpus)
+        res.warnings.append(t("resolve.warn.other_gpu", gpus=names))
     if machine.gpu_machine and not res.ok:
         res.hints = [h for h in res.hints if h.rule != "no_gpu"] + [h for h in res.hints if h.rule == "no_gpu"]
     return res
@@ -120,20 +131,42 @@ def machine_summary(machine: Machine) -> dict[str, Any]:
         "cuda_driver": machine.cuda_driver,
         "gpus": [{"index": g.index, "name": g.name, "cc": g.cc, "cc_source": g.cc_source} for g in machine.gpus],
         "no_gpu": machine.no_gpu,
+        "nvidia_present": machine.nvidia_present,
         "wsl": machine.wsl,
         "glibc": machine.glibc,
         "driver_problem": machine.driver_problem,
         "driver_library": machine.driver_library,
+        "other_gpus": list(machine.other_gpus),
         "source": machine.source,
         "overrides": list(machine.overrides),
     }
+
+
+def source_label(machine: Machine) -> str:
+    """Where the machine facts come from, for a person: "live probe", "snapshot FILE", "command-line options",
+    with the overridden facts named ("live probe, with --python, --driver from the command line")."""
+    src = machine.source or ""
+    if src == "live probe":
+        base = t("resolve.label.src_probe")
+    elif src == "overrides":
+        base = t("resolve.label.src_overrides")
+    elif src == "doctor":
+        base = t("resolve.label.src_doctor")
+    elif src.startswith("snapshot "):
+        base = t("resolve.label.src_snapshot", path=src[len("snapshot "):])
+    else:
+        base = src
+    if machine.overrides and src != "overrides":
+        return t("resolve.label.src_with_overrides", base=base,
+                 flags=", ".join(f"--{name}" for name in machine.overrides))
+    return base
 
 
 def machine_reasons(machine: Machine) -> list[Reason]:
     out: list[Reason] = []
     where = machine.os + (" (WSL2)" if machine.wsl else "")
     out.append(Reason(text=t("resolve.reason.machine", os=where, arch=machine.arch, python=machine.python,
-                             source=machine.source), source=machine.source))
+                             source=source_label(machine)), source=machine.source))
     if machine.driver:
         row = compat.driver_branch_row(machine.driver)
         out.append(Reason(text=t("resolve.reason.driver", driver=machine.driver, branch=row["branch"] if row else "?",

@@ -70,8 +70,12 @@ def machine_from_snapshot(snapshot: Any, source: str = "live probe") -> Machine:
             gpus.append(GpuSpec(index=i, name=name or f"NVIDIA device {dev.get('pci_id') or '?'}", cc=cc,
                                 cc_source="name" if cc else "unknown"))
     driver = nv.driver_version or None
+    # WSL2 has no PCI bus to scan: a GPU shows as /dev/dxg, and an NVIDIA user-space driver that cannot reach it
+    # (a Linux driver installed inside WSL) is an NVIDIA GPU with a broken driver, not a machine without a GPU.
+    wsl_nvidia = (bool(system.wsl) and "/dev/dxg" in (getattr(nv, "device_nodes", None) or [])
+                  and bool(getattr(nv, "library_version", None) or nv.nvml_error == "DriverNotLoaded"))
     problem = None
-    if nvidia_bus and not driver:
+    if (nvidia_bus or wsl_nvidia) and not driver:
         problem = nv.nvml_error or ("nouveau" if getattr(nv, "nouveau_loaded", False) else "no-driver")
         library = getattr(nv, "library_version", None)
         if library:
@@ -90,11 +94,27 @@ def machine_from_snapshot(snapshot: Any, source: str = "live probe") -> Machine:
         gpus=gpus,
         wsl=bool(system.wsl),
         glibc=system.glibc,
-        nvidia_present=bool(gpus) or bool(nvidia_bus),
+        nvidia_present=bool(gpus) or bool(nvidia_bus) or wsl_nvidia,
         driver_problem=problem,
         driver_library=None if driver else (getattr(nv, "library_version", None) or None),
+        other_gpus=_compute_gpus(nv.other_gpus),
         source=source,
     )
+
+
+def _compute_gpus(other: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """The non-NVIDIA GPUs PyTorch has builds for: AMD (ROCm) and Intel Arc / data-center parts (XPU). An Intel
+    desktop iGPU is left out: the CPU build is the right answer there and a warning would only be noise."""
+    import re
+
+    out = []
+    for o in other:
+        vendor = str(o.get("vendor", "")).lower()
+        name = str(o.get("name") or o.get("pci_id") or "?")
+        if vendor == "amd" or (vendor == "intel" and re.search(r"\barc\b|dg2|battlemage|data center gpu|ponte vecchio",
+                                                                name.lower())):
+            out.append({"vendor": vendor, "name": name})
+    return out
 
 
 def live_machine() -> Machine:
@@ -173,7 +193,7 @@ def apply_overrides(
         gpus = []
         for i, raw in enumerate(gpu_cc):
             cc = parse_cc(raw)
-            if cc is None:
+            if cc is None or not 2 <= cc[0] <= 19:  # CUDA GPUs start at 2.0 (Fermi); 99.9 is a typo, not a GPU
                 raise UsageError("resolve.error.bad_cc", value=raw)
             text = f"{cc[0]}.{cc[1]}"
             gpus.append(GpuSpec(index=i, name=None, cc=text, cc_source="override"))

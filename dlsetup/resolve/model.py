@@ -59,6 +59,7 @@ class Machine:
     driver_problem: str | None = None  # e.g. "DriverNotLoaded" when GPUs are present but the driver is not usable
     driver_library: str | None = None  # the installed user-space driver when the kernel side does not answer
     driver_assumed: bool = False  # no driver known: planning assumes a current one
+    other_gpus: list[dict[str, str]] = field(default_factory=list)  # AMD / Intel GPUs ({"vendor", "name"})
     source: str = "live probe"  # "live probe" | "snapshot FILE" | "overrides"
     overrides: list[str] = field(default_factory=list)  # which facts came from the command line
 

@@ -70,9 +70,29 @@ class Plan:
         self.reasons.append(Reason(text=text, source=src, confidence=conf))
 
 
+def cudnn_pin(plan: Plan, pin: dict[str, Any] | None, requirements: list[str]) -> None:
+    """Add the cuDNN pin :func:`rules.check_cudnn` asked for (``nvidia-cudnn-cu12<9.11``) to ``requirements``
+    and say why."""
+    if not pin:
+        return
+    requirements.append(f"{pin['package']}<{pin['below']}")
+    ccs = ", ".join(sorted({g.cc for g in pin["gpus"]}))
+    gpus = ", ".join(g.label() for g in pin["gpus"])
+    plan.reason("resolve.reason.cudnn_pin", pin["row"], gpus=gpus, cc=ccs, below=pin["below"], package=pin["package"])
+
+
+def note_text(row: dict[str, Any]) -> str:
+    """A data row's ``note`` in the output language (``note_zh`` in Chinese, when the row has one)."""
+    from dlsetup.i18n import language
+
+    if language() == "zh" and row.get("note_zh"):
+        return row["note_zh"]
+    return row.get("note", "")
+
+
 def reject(plan: Plan, cand: Candidate) -> None:
     first = cand.failures[0]
-    detail = "; ".join(f.text for f in cand.failures)
+    detail = t("resolve.label.detail_sep").join(f.text for f in cand.failures)
     plan.rejected.append(Rejected(candidate=cand.label, rule=first.rule, detail=detail, source=first.source))
 
 
@@ -88,7 +108,10 @@ def hints_from(rejected: list[Candidate], newer_than: tuple | None = None) -> li
             continue
         if newer_than is not None and cand.data.get("release_key", ()) <= newer_than:
             continue
-        if rule not in best:
+        # The hint names the build that would be chosen once the rule passes: the newest release, the smallest
+        # driver upgrade that reaches it, then the best-ranked build (torch 2.15.0+cu132, not the secondary cu130
+        # listed before it).
+        if rule not in best or _hint_key(cand) > _hint_key(best[rule][0]):
             best[rule] = (cand, cand.failures[0])
     out = []
     order = list(FIXABLE) + ["ptx_driver"]
@@ -96,6 +119,14 @@ def hints_from(rejected: list[Candidate], newer_than: tuple | None = None) -> li
         cand, failure = best[rule]
         out.append(Hint(text=hint_text(rule, failure, cand), rule=rule))
     return out
+
+
+def _hint_key(cand: Candidate) -> tuple:
+    from dlsetup.compat.tables import version_tuple
+
+    floor = cand.failures[0].fix.get("driver") if cand.failures else None
+    ease = tuple(-x for x in version_tuple(floor)) if floor else ()
+    return (cand.data.get("release_key", ()), ease, cand.rank)
 
 
 def hint_text(rule: str, failure: Failure, cand: Candidate) -> str:
@@ -131,3 +162,32 @@ def kernel_reasons(plan: Plan, gpus: list, served: dict[int, str], arch_row: dic
     for (_, cc, entry), members in groups.items():
         key = "resolve.reason.kernels_ptx" if entry.startswith("compute_") else "resolve.reason.kernels"
         plan.reason(key, arch_row, gpu=group_label(members), cc=cc, entry=entry, variant=variant, archs=" ".join(archs))
+
+
+def machine_blocked(plan: Plan, machine: Any, framework: str, candidate: str) -> bool:
+    """The GPU-side facts that rule out every build before any is tried: a driver branch that no longer (or not
+    yet) drives a GPU, a Jetson board, a GPU of unknown compute capability. Records the reasons, rejections and
+    hints on ``plan``; True when nothing can be planned. The same gate for every framework."""
+    from dlsetup.resolve import rules
+
+    blockers = (rules.check_gpu_supported_by_driver(machine) + rules.check_gpu_newer_than_driver(machine)
+                + rules.check_jetson(machine, framework))
+    if blockers:
+        for f in blockers:
+            plan.reason("resolve.reason.blocker", source=f.source, text=f.text)
+            plan.rejected.append(Rejected(candidate=candidate, rule=f.rule, detail=f.text, source=f.source))
+            if f.rule == "gpu_driver":
+                hint = Hint(text=t("resolve.hint.gpu_driver", branch=f.fix.get("driver_branch")), rule=f.rule)
+            elif f.rule == "gpu_driver_old":
+                hint = Hint(text=t("resolve.hint.gpu_driver_old", branch=f.fix.get("driver_branch")), rule=f.rule)
+            else:
+                continue
+            if hint.text not in {h.text for h in plan.hints}:
+                plan.hints.append(hint)
+        return True
+    if not rules.gpus_with_cc(machine):
+        plan.reason("resolve.reason.cc_unknown", source=machine.source)
+        plan.hints.append(Hint(text=t("resolve.hint.gpu_cc"), rule="cc"))
+        return True
+    return False
+

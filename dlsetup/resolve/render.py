@@ -49,7 +49,9 @@ def _render(console: Any, res: Any, escape: Any) -> None:
         if res.ok:
             console.print(f"[bold green]{t('resolve.title.ok')}:[/] {escape(head)}{escape(suffix)}")
         else:
-            console.print(f"[bold red]{t('resolve.title.index_missing')}:[/] {escape(head)}{escape(suffix)}")
+            missing = any(i.get("status") == "missing" for i in res.check_index or [])
+            title = t("resolve.title.index_missing") if missing else t("resolve.title.index_error")
+            console.print(f"[bold red]{title}:[/] {escape(head)}{escape(suffix)}")
         rows = [[t(f"resolve.col.{col}") for col in ("package", "version", "variant", "index")]]
         rows += [[p.name, p.version, p.variant, p.index_url or t("resolve.label.default_index")] for p in res.packages]
         for line in _table(rows, escape):
@@ -61,7 +63,7 @@ def _render(console: Any, res: Any, escape: Any) -> None:
             if cmd:
                 console.print(f"  {tool:<6}{escape(cmd)}")
     else:
-        gpu = bool(res.machine.get("gpus")) and not res.machine.get("no_gpu")
+        gpu = (bool(res.machine.get("gpus")) or bool(res.machine.get("nvidia_present"))) and not res.machine.get("no_gpu")
         title = t("resolve.title.fail") if gpu else t("resolve.title.fail_any")
         console.print(f"[bold red]{title}[/]")
 
@@ -101,10 +103,13 @@ def _render(console: Any, res: Any, escape: Any) -> None:
         console.print()
         console.print(f"[bold]{t('resolve.label.check_index')}[/]")
         for item in res.check_index:
-            mark = t("resolve.label.found") if item.get("found") else t("resolve.label.missing")
+            status = item.get("status") or ("found" if item.get("found") else "missing")
+            mark = t(f"resolve.label.check_{status}")
+            sign = {"found": "✓", "skipped": "–"}.get(status, "✗")
             detail = item.get("file") or item.get("error") or ""
-            console.print(f"  {'✓' if item.get('found') else '✗'} {escape(item['requirement'])}: {mark}"
-                          f" {escape(detail)} [dim]{escape(item.get('index', ''))}[/]")
+            detail = f" — {escape(detail)}" if detail else ""
+            console.print(f"  {sign} {escape(item['requirement'])}: {mark}{detail}"
+                          f" [dim]({escape(item.get('index', ''))})[/]")
 
     if res.unverified:
         console.print()

@@ -113,6 +113,32 @@ def check_arch(machine: Machine, archs: list[str] | None, label: str, source: st
     return failures, served
 
 
+def check_cudnn(machine: Machine, cudnn: str | None, label: str, package: str | None = None
+                ) -> tuple[list[Failure], dict[str, Any] | None]:
+    """The cuDNN a build brings must have kernels for every GPU (cuDNN 9 has none for Kepler, >= 9.11 none for
+    Maxwell/Pascal/Volta). A requirement open upwards (pip installs the newest cuDNN) passes with a pin instead,
+    ``{"package", "below", "row", "gpus"}``, when an older cuDNN in its range serves the GPUs; ``package`` is the
+    pip name of the cuDNN wheel the build pulls (None: the user brings cuDNN, nothing to check)."""
+    floor = compat.cudnn_cc_floor(cudnn)
+    if floor is None or (floor["open_ended"] and not package):
+        return [], None
+    need = compat.parse_cc(floor["min_cc"])
+    low = [g for g in gpus_with_cc(machine) if compat.parse_cc(g.cc) < need]
+    if not low:
+        return [], None
+    row = floor["row"]
+    below = row.get("pin_below")
+    lower = version_tuple(str(cudnn).replace(" ", "").lstrip("><=~!").split(",", 1)[0])
+    if floor["open_ended"] and below and lower < version_tuple(below):
+        older = compat.cudnn_cc_floor(".".join(str(x) for x in lower) + (".0" if len(lower) == 1 else ""))
+        older_need = compat.parse_cc(older["min_cc"]) if older else (0, 0)
+        if all(compat.parse_cc(g.cc) >= older_need for g in low):
+            return [], {"package": package, "below": below, "row": row, "gpus": low}
+    g = low[0]
+    return [Failure("cudnn_arch", t("resolve.rule.cudnn_arch", candidate=label, cudnn=floor["version"], gpu=g.label(),
+                                    cc=g.cc, min_cc=floor["min_cc"]), source_text(row))], None
+
+
 def check_gpu_supported_by_driver(machine: Machine) -> list[Failure]:
     """A driver branch newer than a GPU's last branch does not drive it at all (Pascal on R590)."""
     installed = machine.driver or machine.driver_library  # a driver that is installed but not loaded counts too
@@ -131,11 +157,32 @@ def check_gpu_supported_by_driver(machine: Machine) -> list[Failure]:
     return out
 
 
-def check_jetson(machine: Machine, framework: str) -> list[Failure]:
+def check_gpu_newer_than_driver(machine: Machine) -> list[Failure]:
+    """A driver branch older than a GPU's first branch does not drive it (an RTX 5090 needs R570+): no CUDA build
+    runs there, whatever minor-version compatibility says about the CUDA runtime."""
+    installed = machine.driver or machine.driver_library
+    if installed is None:
+        return []
+    branch = compat.driver_branch(installed)
     out = []
     for gpu in gpus_with_cc(machine):
         info = compat.gpu_architecture(gpu.cc)
-        if info and info.get("jetson"):
+        first = (info or {}).get("first_driver_branch")
+        if not first or branch is None or branch >= first:
+            continue
+        out.append(Failure("gpu_driver_old", t("resolve.rule.gpu_driver_old", gpu=gpu.label(), arch=info["name"],
+                                                 cc=gpu.cc, branch=branch, first=first),
+                           info.get("first_driver_source") or info["source"], {"driver_branch": first}))
+    return out
+
+
+def check_jetson(machine: Machine, framework: str) -> list[Failure]:
+    """Jetson integrated GPUs run NVIDIA's JetPack builds, not the official wheels — except boards whose JetPack
+    uses the SBSA (server) CUDA stack (Thor), where the ordinary aarch64 rules decide."""
+    out = []
+    for gpu in gpus_with_cc(machine):
+        info = compat.gpu_architecture(gpu.cc)
+        if info and info.get("jetson") and not info.get("sbsa"):
             out.append(Failure("jetson", t("resolve.rule.jetson", gpu=gpu.label(), cc=gpu.cc, framework=framework),
                                info["source"]))
     return out

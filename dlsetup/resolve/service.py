@@ -52,12 +52,16 @@ def run(
     specs = parse_specs(list(packages))  # bad input fails before any probing
     if cuda is not None and len(version_tuple(cuda)) < 2:
         raise UsageError("resolve.error.bad_cuda", value=cuda)
+    if index_url is not None and not check_index:
+        raise UsageError("resolve.error.index_url_alone")
+    if index_url is not None and not index_url.lower().startswith(("http://", "https://")):
+        raise UsageError("resolve.error.bad_index_url", value=index_url)
     machine = build_machine(**machine_args)
     res = resolve(Request(specs=specs, cuda=cuda, explain=explain, machine=machine))
     if check_index and res.ok:
         from dlsetup.resolve.check_index import check_packages
 
         res.check_index = check_packages(res.packages, machine, index_url=index_url)
-        if any(not item["found"] for item in res.check_index):
+        if any(item["status"] in ("missing", "error") for item in res.check_index):
             res.ok = False
     return res

@@ -8,7 +8,17 @@ from dlsetup.compat.tables import load, rows, source_text, version_tuple
 from dlsetup.i18n import t
 from dlsetup.resolve import rules
 from dlsetup.resolve.model import Machine, Package, Request, Spec
-from dlsetup.resolve.plan import Candidate, InstallGroup, Plan, hints_from, kernel_reasons, reject
+from dlsetup.resolve.plan import (
+    Candidate,
+    InstallGroup,
+    Plan,
+    cudnn_pin,
+    hints_from,
+    kernel_reasons,
+    machine_blocked,
+    note_text,
+    reject,
+)
 from dlsetup.resolve.specs import spec_matches
 
 
@@ -21,26 +31,31 @@ def arch_list(name: str) -> tuple[list[str] | None, dict[str, Any] | None]:
     return (list(row["archs"]) if row else None), row
 
 
+def python_range(release: dict[str, Any], version: str) -> tuple[str, str]:
+    """The Python range of one TF version: patch releases that dropped a Python (2.11.1 has no cp37 wheels) say so
+    in the release row's ``python_by_version``."""
+    lo, hi = release.get("python_by_version", {}).get(version) or release["python"]
+    return lo, hi
+
+
+def _python_ok(machine: Machine, release: dict[str, Any], version: str) -> bool:
+    lo, hi = python_range(release, version)
+    return version_tuple(lo) <= version_tuple(machine.python)[:2] <= version_tuple(hi)
+
+
 def resolve_tensorflow(machine: Machine, request: Request, specs: dict[str, Spec]) -> Plan:
     plan = Plan(family="tensorflow")
     spec = specs.get("tensorflow")
     gpu = machine.gpu_machine
-    if gpu:
-        blockers = rules.check_gpu_supported_by_driver(machine) + rules.check_jetson(machine, "TensorFlow")
-        if blockers:
-            for f in blockers:
-                plan.reason("resolve.reason.blocker", source=f.source, text=f.text)
-            return plan
-        if not rules.gpus_with_cc(machine):
-            plan.reason("resolve.reason.cc_unknown", source=machine.source)
-            return plan
+    if gpu and machine_blocked(plan, machine, "TensorFlow", "tensorflow"):
+        return plan
     candidates: list[Candidate] = []
     for release in releases():
-        version = next((v for v in sorted(release["versions"], key=version_tuple, reverse=True)
-                        if spec_matches(spec, v)),
-                       None)
-        if version is None:
+        matching = [v for v in sorted(release["versions"], key=version_tuple, reverse=True) if spec_matches(spec, v)]
+        if not matching:
             continue
+        # the newest patch with wheels for this Python (else the newest, which the Python rule then rejects)
+        version = next((v for v in matching if _python_ok(machine, release, v)), matching[0])
         cand = _candidate(machine, request, release, version, gpu)
         cand.data["release_key"] = version_tuple(version)
         candidates.append(cand)
@@ -81,7 +96,7 @@ def _candidate(machine: Machine, request: Request, release: dict[str, Any], vers
     cand.data.update(release=release, and_cuda=and_cuda)
     src = source_text(release)
     f = cand.failures
-    lo, hi = release["python"]
+    lo, hi = python_range(release, version)
     f += rules.check_python(machine, lo, hi, label, src)
     if machine.os == "macos" or (machine.arch != "x86_64" and gpu):
         if gpu:
@@ -97,7 +112,12 @@ def _candidate(machine: Machine, request: Request, release: dict[str, Any], vers
         arch_failures, served = rules.check_arch(machine, archs, label, source_text(arch_row) if arch_row else "",
                                                  cuda)
         f += arch_failures
-        cand.data.update(archs=archs, arch_row=arch_row, served=served)
+        # [and-cuda] installs cuDNN by pip (2.20+ with an open range: the newest 9.x); before 2.14 the user brings it
+        cudnn = release.get("and_cuda_cudnn") if and_cuda else release.get("cudnn")
+        cudnn_failures, pin = rules.check_cudnn(machine, cudnn, label,
+                                                release.get("and_cuda_cudnn_package") if and_cuda else None)
+        f += [] if arch_failures else cudnn_failures
+        cand.data.update(archs=archs, arch_row=arch_row, served=served, cudnn_pin=pin)
     else:
         f += rules.check_glibc(machine, release.get("glibc"), label, src)
     return cand
@@ -111,7 +131,7 @@ def _success(plan: Plan, machine: Machine, chosen: Candidate, gpu: bool) -> None
     plan.cuda = chosen.cuda
     and_cuda = chosen.data["and_cuda"]
     plan.cudnn = (release.get("and_cuda_cudnn") if and_cuda else release.get("cudnn")) if gpu else None
-    lo, hi = release["python"]
+    lo, hi = python_range(release, chosen.version)
     plan.reason("resolve.reason.tf_newest", release, version=chosen.version)
     plan.reason("resolve.reason.python_ok", release, python=machine.python, framework="tensorflow",
                 line=release["line"], lo=lo, hi=hi)
@@ -140,10 +160,12 @@ def _success(plan: Plan, machine: Machine, chosen: Candidate, gpu: bool) -> None
         req = f"tensorflow=={chosen.version}"
         plan.reason("resolve.reason.tf_cpu", release, version=chosen.version)
     if release.get("note"):
-        plan.reason("resolve.reason.release_note", release, line=release["line"], note=release["note"])
+        plan.reason("resolve.reason.release_note", release, line=release["line"], note=note_text(release))
     plan.packages.append(Package(name="tensorflow", version=chosen.version, variant=chosen.variant, index_url=None,
                                  requirement=req, index_kind="default"))
-    plan.groups.append(InstallGroup(requirements=[req]))
+    reqs = [req]
+    cudnn_pin(plan, chosen.data.get("cudnn_pin"), reqs)
+    plan.groups.append(InstallGroup(requirements=reqs))
     plan.conda_note = t("resolve.conda.tf_none")
 
 

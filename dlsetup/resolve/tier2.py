@@ -15,7 +15,17 @@ from dlsetup.compat.tables import load, rows, source_text, version_tuple
 from dlsetup.i18n import t
 from dlsetup.resolve import rules
 from dlsetup.resolve.model import Hint, Machine, Package, Request, Spec
-from dlsetup.resolve.plan import Candidate, InstallGroup, Plan, hints_from, kernel_reasons, reject
+from dlsetup.resolve.plan import (
+    Candidate,
+    InstallGroup,
+    Plan,
+    cudnn_pin,
+    hints_from,
+    kernel_reasons,
+    machine_blocked,
+    note_text,
+    reject,
+)
 from dlsetup.resolve.specs import spec_matches
 
 TABLES = {"jax": "jax", "paddlepaddle": "paddle", "onnxruntime": "onnxruntime"}
@@ -27,32 +37,30 @@ def resolve_tier2(family: str, machine: Machine, request: Request, specs: dict[s
     spec = specs.get(family)
     gpu = machine.gpu_machine
     plat = platform_key(machine.os, machine.arch)
-    if gpu:
-        blockers = rules.check_gpu_supported_by_driver(machine) + rules.check_jetson(machine, family)
-        if blockers:
-            for f in blockers:
-                plan.reason("resolve.reason.blocker", source=f.source, text=f.text)
-            return plan
-        if not rules.gpus_with_cc(machine):
-            plan.reason("resolve.reason.cc_unknown", source=machine.source)
-            return plan
+    if gpu and machine_blocked(plan, machine, family, load(table)["package"]["name"]):
+        return plan
     releases = sorted(rows(table, "release"), key=lambda r: version_tuple(r["versions"][-1]), reverse=True)
     by_line: dict[str, list[dict[str, Any]]] = {}
     for v in rows(table, "variant"):
         by_line.setdefault(v["line"], []).append(v)
     candidates: list[Candidate] = []
     for release in releases:
-        version = next((v for v in sorted(release["versions"], key=version_tuple, reverse=True)
-                        if spec_matches(spec, v)),
-                       None)
-        if version is None:
-            continue
-        for row in by_line.get(release["line"], []):
+        line_rows = by_line.get(release["line"], [])
+        for row in line_rows:
             is_gpu = bool(row.get("cuda"))
             if gpu != is_gpu:
                 continue
             if not gpu and plat not in row["platforms"]:
                 continue
+            # A row may cover only some releases of its line (`versions`): the newest the spec admits.
+            allowed = [v for v in release["versions"] if not row.get("versions") or v in row["versions"]]
+            version = next((v for v in sorted(allowed, key=version_tuple, reverse=True) if spec_matches(spec, v)), None)
+            if version is None:
+                continue
+            if gpu and plat not in row["platforms"] and any(
+                    r is not row and r["name"] == row["name"] and plat in r["platforms"]
+                    and (not r.get("versions") or version in r["versions"]) for r in line_rows):
+                continue  # another row of the same build covers this platform and version (ORT aarch64 from 1.29)
             cand = _candidate(table, machine, request, release, row, version, plat)
             cand.data["release_key"] = version_tuple(version)
             candidates.append(cand)
@@ -88,6 +96,7 @@ def _candidate(table: str, machine: Machine, request: Request, release: dict[str
     f = cand.failures
     lo, hi = release["python"]
     f += rules.check_python(machine, lo, hi, label, src)
+    f += rules.check_glibc(machine, row.get("glibc"), label, source_text(row))
     if plat not in row["platforms"]:
         if plat.startswith("windows") and "linux-x86_64" in row["platforms"]:
             f.append(rules.Failure("os", t("resolve.rule.no_windows_gpu", candidate=label), source_text(row), {"os": "wsl2"}))
@@ -100,7 +109,9 @@ def _candidate(table: str, machine: Machine, request: Request, release: dict[str
         archs = list(arch_row["archs"]) if arch_row else None
         arch_failures, served = rules.check_arch(machine, archs, label, source_text(arch_row) if arch_row else "", cuda)
         f += arch_failures
-        cand.data.update(archs=archs, arch_row=arch_row, served=served)
+        cudnn_failures, pin = rules.check_cudnn(machine, row.get("cudnn"), label, row.get("cudnn_package"))
+        f += [] if arch_failures else cudnn_failures
+        cand.data.update(archs=archs, arch_row=arch_row, served=served, cudnn_pin=pin)
     native = rules.native_cuda(machine, cuda)
     cand.data["native"] = native
     conf = {"verified": 2, "secondary": 1}.get(row.get("confidence", "verified"), 0)
@@ -135,9 +146,9 @@ def _success(plan: Plan, table: str, machine: Machine, chosen: Candidate, gpu: b
         if plan.cudnn:
             plan.reason("resolve.reason.cudnn", row, cudnn=plan.cudnn, variant=label)
     if row.get("note"):
-        plan.reason("resolve.reason.release_note", row, line=f"{name} {chosen.variant}", note=row["note"])
+        plan.reason("resolve.reason.release_note", row, line=f"{name} {chosen.variant}", note=note_text(row))
     if release.get("note"):
-        plan.reason("resolve.reason.release_note", release, line=f"{name} {release['line']}", note=release["note"])
+        plan.reason("resolve.reason.release_note", release, line=f"{name} {release['line']}", note=note_text(release))
     req = row["requirement"].format(version=chosen.version)
     index_url = row.get("index_url")
     kind = "index-url" if index_url else "default"
@@ -146,5 +157,7 @@ def _success(plan: Plan, table: str, machine: Machine, chosen: Candidate, gpu: b
     pkg_name = req.split("[", 1)[0].split("=", 1)[0]
     plan.packages.append(Package(name=pkg_name, version=chosen.version, variant=chosen.variant, index_url=index_url,
                                  requirement=req, index_kind=kind))
-    plan.groups.append(InstallGroup(requirements=[req], index_url=index_url, index_kind=kind))
+    reqs = [req]
+    cudnn_pin(plan, chosen.data.get("cudnn_pin"), reqs)
+    plan.groups.append(InstallGroup(requirements=reqs, index_url=index_url, index_kind=kind))
     plan.conda_note = t("resolve.conda.tier2_none", framework=name)

@@ -10,7 +10,18 @@ from dlsetup.compat.tables import source_text, version_tuple
 from dlsetup.i18n import t
 from dlsetup.resolve import rules
 from dlsetup.resolve.model import Machine, Package, Request, Spec
-from dlsetup.resolve.plan import Candidate, CondaRoute, InstallGroup, Plan, hints_from, kernel_reasons, reject
+from dlsetup.resolve.plan import (
+    Candidate,
+    CondaRoute,
+    InstallGroup,
+    Plan,
+    cudnn_pin,
+    hints_from,
+    kernel_reasons,
+    machine_blocked,
+    note_text,
+    reject,
+)
 from dlsetup.resolve.specs import spec_matches
 
 COMPANIONS = ("torchvision", "torchaudio")
@@ -20,9 +31,11 @@ def _matches(spec: Spec | None, version: str) -> bool:
     return spec_matches(spec, version)
 
 
-def _pick_version(candidates: list[str], spec: Spec | None) -> str | None:
+def _pick_version(candidates: list[str], spec: Spec | None, variant: str | None = None) -> str | None:
+    """The newest version the spec admits. Matched with the build's local tag (``2.6.0+cu124``), as pip does, so
+    ``torch==2.6.0+cu124`` from a course note picks that build and ``torch==2.6.0`` any build of 2.6.0."""
     for v in sorted(candidates, key=version_tuple, reverse=True):
-        if _matches(spec, v):
+        if _matches(spec, f"{v}+{variant}" if variant else v):
             return v
     return None
 
@@ -34,20 +47,8 @@ def resolve_torch(machine: Machine, request: Request, specs: dict[str, Spec]) ->
     torch_spec = specs.get("torch")
     gpu = machine.gpu_machine
 
-    if gpu:
-        blockers = rules.check_gpu_supported_by_driver(machine) + rules.check_jetson(machine, "PyTorch")
-        if blockers:
-            plan.rejected.extend(_machine_rejections(blockers))
-            for f in blockers:
-                plan.reason("resolve.reason.blocker", source=f.source, text=f.text)
-                if f.rule == "gpu_driver":
-                    plan.hints.append(_hint("gpu_driver", t("resolve.hint.gpu_driver",
-                                                            branch=f.fix.get("driver_branch"))))
-            return plan
-        if not rules.gpus_with_cc(machine):
-            plan.reason("resolve.reason.cc_unknown", source=machine.source)
-            plan.hints.append(_hint("cc", t("resolve.hint.gpu_cc")))
-            return plan
+    if gpu and machine_blocked(plan, machine, "PyTorch", "torch"):
+        return plan
 
     candidates: list[Candidate] = []
     for release in pt.releases():
@@ -62,7 +63,7 @@ def resolve_torch(machine: Machine, request: Request, specs: dict[str, Spec]) ->
                     r["name"] == name and plat in r["platforms"] for r in pt.variants(release)):
                 continue  # another row of the same variant covers this platform
             versions = [v for v in release["versions"] if not row.get("versions") or v in row["versions"]]
-            version = _pick_version(versions, torch_spec)
+            version = _pick_version(versions, torch_spec, name)
             if version is None:
                 continue
             cand = _candidate(machine, request, specs, release, row, version, plat)
@@ -97,12 +98,6 @@ def _hint(rule: str, text: str):
     return Hint(text=text, rule=rule)
 
 
-def _machine_rejections(failures):
-    from dlsetup.resolve.model import Rejected
-
-    return [Rejected(candidate="torch", rule=f.rule, detail=f.text, source=f.source) for f in failures]
-
-
 def _candidate(machine: Machine, request: Request, specs: dict[str, Spec], release: dict[str, Any],
                row: dict[str, Any], version: str, plat: str) -> Candidate:
     name = row["name"]
@@ -116,7 +111,8 @@ def _candidate(machine: Machine, request: Request, specs: dict[str, Spec], relea
     f += rules.check_python(machine, lo, hi, label, rel_src)
     if plat not in row["platforms"]:
         f.append(rules.Failure("platform", t("resolve.rule.platform", candidate=label, platform=plat), source_text(row)))
-    f += rules.check_glibc(machine, pt.manylinux_glibc(release), label, rel_src)
+    f += rules.check_glibc(machine, pt.manylinux_glibc(release, row, plat), label,
+                           source_text(row) if row.get("glibc") else rel_src)
     if cuda:
         f += rules.check_cuda_pin(request.cuda, cuda, label)
         f += rules.check_driver(machine, cuda, label)
@@ -127,6 +123,8 @@ def _candidate(machine: Machine, request: Request, specs: dict[str, Spec], relea
         arch_failures, served = rules.check_arch(machine, archs, label, source_text(arch_row) if arch_row else "",
                                                  cuda)
         f += arch_failures
+        if not arch_failures:  # wheels pin cuDNN exactly: nothing to pin, only to check
+            f += rules.check_cudnn(machine, row.get("cudnn"), label)[0]
         cand.data.update(archs=archs, arch_row=arch_row, served=served)
     elif request.cuda:
         f.append(rules.Failure("cuda_pin", t("resolve.rule.cuda_pin", candidate=label, cuda="-", pin=request.cuda), ""))
@@ -136,17 +134,45 @@ def _candidate(machine: Machine, request: Request, specs: dict[str, Spec], relea
             if cver is None:
                 f.append(rules.Failure("companion", t("resolve.rule.companion", candidate=label, package=comp),
                                        rel_src, {"package": comp}))
-            elif not _matches(specs[comp], cver):
+            elif not (_matches(specs[comp], cver) or _matches(specs[comp], f"{cver}+{name}")):
                 f.append(rules.Failure("spec", t("resolve.rule.companion_spec", candidate=label, package=comp,
                                                  version=cver, spec=specs[comp].specifier), rel_src))
             else:
+                f += _companion_build_failures(machine, cand, comp, cver, name, label)
                 cand.data[comp] = cver
     native = rules.native_cuda(machine, cuda)
     cand.data["native"] = native
     # Prefer: stable over experimental, builds whose existence is verified, then the newest CUDA line.
-    conf = {"verified": 2, "secondary": 1}.get(row.get("confidence", "verified"), 0)
+    confs = [row.get("confidence", "verified")] + [b.get("confidence", "verified")
+                                                   for b in cand.data.get("companion_builds", {}).values()]
+    conf = min({"verified": 2, "secondary": 1}.get(c, 0) for c in confs)
     cand.rank = (not row.get("experimental", False), conf, version_tuple(cuda or "0"), version_tuple(version))
     return cand
+
+
+def _companion_build_failures(machine: Machine, cand: Candidate, package: str, version: str, variant: str,
+                              label: str) -> list[rules.Failure]:
+    """A companion that serves several torch releases (torchaudio 2.11.0, stable ABI) exists only for some variants
+    and Pythons: torch of another variant (cu132) cannot use it."""
+    build, restricted = pt.companion_build_for(package, version, variant)
+    if not restricted:
+        return []
+    if build is None:
+        others = sorted({v for r in pt.companion_builds(package, version) for v in r["variants"]})
+        src = "; ".join(dict.fromkeys(part for r in pt.companion_builds(package, version)
+                                      for part in source_text(r).split("; ")))
+        return [rules.Failure("companion", t("resolve.rule.companion_variant", candidate=label, package=package,
+                                             version=version, variant=variant, variants=", ".join(others)),
+                              src, {"package": package})]
+    cand.data.setdefault("companion_builds", {})[package] = build
+    lo, hi = build["python"]
+    py = version_tuple(machine.python)[:2]
+    if not version_tuple(lo) <= py <= version_tuple(hi):
+        target = hi if py > version_tuple(hi) else lo
+        return [rules.Failure("python", t("resolve.rule.companion_python", candidate=label, package=package,
+                                          version=version, lo=lo, hi=hi, python=machine.python),
+                              source_text(build), {"python": target})]
+    return []
 
 
 def _success(plan: Plan, machine: Machine, request: Request, specs: dict[str, Spec], chosen: Candidate,
@@ -226,10 +252,15 @@ def _success(plan: Plan, machine: Machine, request: Request, specs: dict[str, Sp
         plan.packages.append(Package(name=name, version=ver, variant=chosen.variant, index_url=index_url,
                                      requirement=req, index_kind=kind))
         if name != "torch":
-            plan.reason("resolve.reason.companion", release, package=name, version=ver, torch=chosen.version)
+            build = chosen.data.get("companion_builds", {}).get(name)
+            if build is not None:
+                plan.reason("resolve.reason.companion_abi", build, package=name, version=ver, torch=chosen.version,
+                            variant=chosen.variant)
+            else:
+                plan.reason("resolve.reason.companion", release, package=name, version=ver, torch=chosen.version)
     plan.groups.append(InstallGroup(requirements=reqs, index_url=index_url, index_kind=kind))
     if release.get("note"):
-        plan.reason("resolve.reason.release_note", release, line=release["line"], note=release["note"])
+        plan.reason("resolve.reason.release_note", release, line=release["line"], note=note_text(release))
 
 
 def _state_dir():
@@ -290,27 +321,12 @@ def _conda_route(plan: Plan, machine: Machine, chosen: Candidate, want: list[str
             return
         plan.conda = CondaRoute(channel="conda-forge", specs=specs)
         return
-    best = None
-    for row in sorted(pt.conda_forge_rows(), key=lambda r: version_tuple(r["versions"][-1]), reverse=True):
-        for version in sorted(row["versions"], key=version_tuple, reverse=True):
-            if version_tuple(version) > version_tuple(chosen.version):
-                continue
-            for cuda in sorted(row["cuda"].get(plat, []), key=version_tuple, reverse=True):
-                archs = row["archs"].get(cuda)
-                if (rules.check_cuda_pin(pin, cuda, "x") or rules.check_driver(machine, cuda, "x")
-                        or rules.check_arch(machine, archs, "x", "", cuda)[0]):
-                    continue
-                best = (version, cuda, row)
-                break
-            if best:
-                break
-        if best:
-            break
+    best = _conda_fit(machine, plat, pin, lambda v: version_tuple(v) <= version_tuple(chosen.version))
     if best is None:
         plan.conda_note = t("resolve.conda.none_fits")
         return
     version, cuda, row = best
-    specs = [f"pytorch={version}=cuda*", f"cuda-version={cuda}"] + [n for n in want if n != "torch"]
+    specs = _conda_specs(plan, machine, version, cuda, want)
     plan.conda = CondaRoute(channel="conda-forge", specs=specs, needs_cuda=cuda.split(".")[0])
     key = "resolve.reason.conda_same" if version == chosen.version else "resolve.reason.conda_older"
     plan.reason(key, row, version=version, cuda=cuda, chosen=chosen.version)
@@ -319,25 +335,47 @@ def _conda_route(plan: Plan, machine: Machine, chosen: Candidate, want: list[str
 def _conda_only(plan: Plan, machine: Machine, want: list[str], plat: str, spec: Spec | None,
                 pin: str | None) -> None:
     """No pip wheel fits, but a conda-forge build may (it targets more architectures than the wheels)."""
+    best = _conda_fit(machine, plat, pin, lambda v: _matches(spec, v))
+    if best is None:
+        return
+    version, cuda, row = best
+    plan.ok = True
+    plan.cuda = cuda
+    specs = _conda_specs(plan, machine, version, cuda, want)
+    plan.conda = CondaRoute(channel="conda-forge", specs=specs, needs_cuda=cuda.split(".")[0])
+    plan.packages.append(Package(name="pytorch", version=version, variant=f"conda-forge cuda{cuda}",
+                                 index_url="conda-forge", requirement=f"pytorch={version}=cuda*",
+                                 index_kind="conda"))
+    plan.reason("resolve.reason.conda_only", row, version=version, cuda=cuda,
+                archs=" ".join(row["archs"].get(cuda, [])))
+    plan.hints = [h for h in plan.hints if h.rule != "no_gpu"]
+
+
+def _conda_specs(plan: Plan, machine: Machine, version: str, cuda: str, want: list[str]) -> list[str]:
+    """``pytorch=V=cuda*``, ``cuda-version=X.Y``, the companions, and a cudnn pin for pre-Turing GPUs
+    (conda-forge's pytorch accepts any cudnn 9.x and the solver takes the newest)."""
+    specs = [f"pytorch={version}=cuda*", f"cuda-version={cuda}"] + [n for n in want if n != "torch"]
+    cudnn_pin(plan, rules.check_cudnn(machine, "9", "conda-forge pytorch", package="cudnn")[1], specs)
+    return specs
+
+
+def _conda_fit(machine: Machine, plat: str, pin: str | None, version_ok) -> tuple[str, str, dict[str, Any]] | None:
+    """The newest conda-forge ``(version, cuda, row)`` whose CUDA the driver runs, whose kernels serve every GPU,
+    and whose torch release supports the machine's Python (conda-forge builds no Python the release lacks)."""
     for row in sorted(pt.conda_forge_rows(), key=lambda r: version_tuple(r["versions"][-1]), reverse=True):
         for version in sorted(row["versions"], key=version_tuple, reverse=True):
-            if not _matches(spec, version):
+            if not version_ok(version):
+                continue
+            release = pt.release_for_version(version)
+            if release is None or not pt.python_supported(release, machine.python):
                 continue
             for cuda in sorted(row["cuda"].get(plat, []), key=version_tuple, reverse=True):
                 if (rules.check_cuda_pin(pin, cuda, "x") or rules.check_driver(machine, cuda, "x")
-                        or rules.check_arch(machine, row["archs"].get(cuda), "x", "", cuda)[0]):
+                        or rules.check_arch(machine, row["archs"].get(cuda), "x", "", cuda)[0]
+                        or rules.check_glibc(machine, row.get("glibc", {}).get(cuda), "x", "")):
                     continue
-                plan.ok = True
-                plan.cuda = cuda
-                specs = [f"pytorch={version}=cuda*", f"cuda-version={cuda}"] + [n for n in want if n != "torch"]
-                plan.conda = CondaRoute(channel="conda-forge", specs=specs, needs_cuda=cuda.split(".")[0])
-                plan.packages.append(Package(name="pytorch", version=version, variant=f"conda-forge cuda{cuda}",
-                                             index_url="conda-forge", requirement=f"pytorch={version}=cuda*",
-                                             index_kind="conda"))
-                plan.reason("resolve.reason.conda_only", row, version=version, cuda=cuda,
-                            archs=" ".join(row["archs"].get(cuda, [])))
-                plan.hints = [h for h in plan.hints if h.rule != "no_gpu"]
-                return
+                return version, cuda, row
+    return None
 
 
 def _why_not(machine: Machine, chosen: Candidate, other: Candidate) -> str:
@@ -345,4 +383,7 @@ def _why_not(machine: Machine, chosen: Candidate, other: Candidate) -> str:
     if other.data["row"].get("experimental") and not chosen.data["row"].get("experimental"):
         return t("resolve.why.experimental", other=other.variant)
     conf = other.data["row"].get("confidence", "verified")
-    return t("resolve.why.confidence", other=other.variant, confidence=t(f"resolve.confidence.{conf}"))
+    if conf == "verified":  # the companion build (torchaudio) is the less certain part
+        confs = [b.get("confidence", "verified") for b in other.data.get("companion_builds", {}).values()]
+        conf = "unverified" if "unverified" in confs else "secondary"
+    return t(f"resolve.why.{conf}", other=other.variant)

@@ -16,4 +16,8 @@ def redact_url(text: str) -> str:
             return f"{m.group('scheme')}{m.group('user')}:***@"
         return f"{m.group('scheme')}***@"
 
-    return _URL_CRED.sub(repl, text)
+    return _CONDA_TOKEN.sub(r"\g<pre>***", _URL_CRED.sub(repl, text))
+
+
+# Anaconda's token-in-path form: https://conda.anaconda.org/t/<token>/<channel>
+_CONDA_TOKEN = re.compile(r"(?P<pre>[a-zA-Z][a-zA-Z0-9+.-]*://[^\s/]+(?:/[^\s/]+)*?/t/)(?P<tok>[^/\s]+)(?=/)")

@@ -72,6 +72,9 @@ def verify(plan: Plan, python: str, *, report: str | None = None, machine: bool 
                 if spinner is not None:
                     spinner.update(t("verify.progress.stage", stage=_title("dcgm"), index=total, total=total))
                 host_events["dcgm"] = run_dcgm(plan.timeouts["dcgm"])
+            else:  # one dcgmi run per node is enough (it checks every GPU of the node)
+                host_events["dcgm"] = {"stage": "dcgm", "status": SKIP, "checks": [], "duration_s": 0.0,
+                                       "note": {"key": "verify.note.dcgm_other_rank", "params": {}}}
 
     result = assemble(plan, python, outcome, host_events, world)
     result.total_s = round(time.perf_counter() - start, 3)
@@ -153,12 +156,12 @@ def pass_summary(stage: str, checks: list[Check], details: dict[str, Any]) -> st
     with_message = [c.message for c in checks if c.message and c.status in (PASS, INFO)]
     if stage == "distributed":
         exact = [c for c in judged if c.name == "all_reduce"]
-        return "; ".join([t("verify.label.allreduce_exact", count=len(exact))] + with_message[:1])
+        return t("verify.label.sep").join([t("verify.label.allreduce_exact", count=len(exact))] + with_message[:1])
     if stage == "extension" and with_message:
         exact = [c for c in judged if c.metric == "wrong_elements"]
-        return with_message[0] + ("; " + t("verify.label.exact", count=len(exact)) if exact else "")
+        return with_message[0] + (t("verify.label.sep") + t("verify.label.exact", count=len(exact)) if exact else "")
     if with_message:
-        return "; ".join(with_message[:2])
+        return t("verify.label.sep").join(with_message[:2])
     return t("verify.label.checks_passed", passed=sum(c.status == PASS for c in judged), total=len(judged))
 
 
@@ -169,7 +172,7 @@ def to_stage(event: dict[str, Any], plan: Plan) -> Stage:
     if message is None:
         bad = [c for c in checks if c.status == status and status in (FAIL, WARN)]
         if bad:
-            message = "; ".join(check_summary(c) for c in bad[:3])
+            message = t("verify.label.sep").join(check_summary(c) for c in bad[:3])
             if len(bad) > 3:
                 message += " " + t("verify.label.more", count=len(bad) - 3)
         elif checks:
@@ -190,7 +193,9 @@ def _fatal_stage(plan: Plan, python: str, fatal: dict[str, Any]) -> dict[str, An
         note = {"key": "verify.note.setup_timeout", "params": {"python": python, "seconds": fatal.get("seconds")}}
     else:
         note = {"key": "verify.note.python_start", "params": {"python": python, "error": fatal.get("error") or "?"}}
-    details = {k: v for k, v in fatal.items() if k in ("stack", "stderr")}
+    details = {k: v for k, v in fatal.items() if k == "stack"}
+    if fatal.get("stderr"):
+        details["stderr_tail"] = fatal["stderr"]  # shown with -v, like a crashed stage's output
     return {"event": "stage", "stage": "env", "status": FAIL, "duration_s": None, "checks": [], "note": note,
             "details": details}
 
@@ -205,8 +210,11 @@ def assemble(plan: Plan, python: str, outcome: SuiteOutcome, host_events: dict[s
         if event is None and outcome.fatal is not None and name == "env":
             event = _fatal_stage(plan, python, outcome.fatal)
         if event is None:
-            key = "verify.note.blocked" if outcome.fatal is not None else "verify.note.not_reached"
-            event = {"stage": name, "status": NOT_RUN, "checks": [], "note": {"key": key, "params": {}}}
+            if outcome.fatal is not None:  # the environment stage says why nothing could run
+                event = {"stage": name, "status": NOT_RUN, "checks": [], "note": {"key": "verify.note.blocked"}}
+            else:  # asked for, never ran, and nothing else explains it: never a silent pass
+                event = {"stage": name, "status": FAIL, "checks": [], "note": {"key": "verify.note.not_reached"},
+                         "details": {"stderr_tail": outcome.stderr_tail[-15:]}}
         stages.append(to_stage(judge(event), plan))
 
     hello = outcome.hello or {}

@@ -65,28 +65,44 @@ def launcher_world(environ: dict[str, str] | None = None) -> tuple[dict[str, str
     """Variables to give the suite and a description of the world, under torchrun or Slurm; else None.
 
     torchrun sets RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR and MASTER_PORT itself. Under ``srun`` dlsetup
-    maps Slurm's variables onto those: SLURM_PROCID -> RANK, SLURM_NTASKS -> WORLD_SIZE, SLURM_LOCALID ->
-    LOCAL_RANK, the first host of SLURM_STEP_NODELIST / SLURM_JOB_NODELIST -> MASTER_ADDR, and a port derived
-    from SLURM_JOB_ID (so every task of the job agrees) unless MASTER_PORT is set.
+    maps Slurm's variables onto those: SLURM_PROCID -> RANK, SLURM_STEP_NUM_TASKS (else SLURM_NTASKS) ->
+    WORLD_SIZE, SLURM_LOCALID -> LOCAL_RANK, the first host of SLURM_STEP_NODELIST / SLURM_JOB_NODELIST ->
+    MASTER_ADDR, and a port derived from SLURM_JOB_ID (so every task of the job agrees) unless MASTER_PORT is
+    set. A batch script's own shell also has SLURM_PROCID and SLURM_NTASKS (the allocation's task count) but
+    is not one of several tasks: only a task ``srun`` started (SLURM_STEP_ID / SLURM_STEP_NUM_TASKS set)
+    counts, otherwise rank 0 would wait for ranks that never start.
     """
     env = dict(os.environ if environ is None else environ)
     if "RANK" in env and "WORLD_SIZE" in env:
         launcher = "torchrun" if "TORCHELASTIC_RUN_ID" in env else "env"
         return {}, {"launcher": launcher, "rank": _int(env["RANK"]), "world_size": _int(env["WORLD_SIZE"]),
                     "master": f"{env.get('MASTER_ADDR', '?')}:{env.get('MASTER_PORT', '?')}"}
-    if "SLURM_PROCID" in env and "SLURM_NTASKS" in env:
+    in_step = "SLURM_STEP_ID" in env or "SLURM_STEP_NUM_TASKS" in env  # started by srun, not the batch shell
+    if "SLURM_PROCID" in env and "SLURM_NTASKS" in env and in_step:
         nodelist = env.get("SLURM_STEP_NODELIST") or env.get("SLURM_JOB_NODELIST") or env.get("SLURM_NODELIST") or ""
         master = env.get("MASTER_ADDR") or first_host(nodelist) or "127.0.0.1"
         port = env.get("MASTER_PORT") or str(10000 + _int(env.get("SLURM_JOB_ID", "0")) % 20000)
         per_node = env.get("SLURM_STEP_TASKS_PER_NODE") or env.get("SLURM_TASKS_PER_NODE") or "1"
         mapped = {
-            "RANK": env["SLURM_PROCID"], "WORLD_SIZE": env["SLURM_NTASKS"],
-            "LOCAL_RANK": env.get("SLURM_LOCALID", "0"), "LOCAL_WORLD_SIZE": str(_int(per_node.split("(")[0])),
+            "RANK": env["SLURM_PROCID"], "WORLD_SIZE": env.get("SLURM_STEP_NUM_TASKS") or env["SLURM_NTASKS"],
+            "LOCAL_RANK": env.get("SLURM_LOCALID", "0"),
+            "LOCAL_WORLD_SIZE": str(tasks_on_node(per_node, _int(env.get("SLURM_NODEID", "0")))),
             "MASTER_ADDR": master, "MASTER_PORT": port, "DLSETUP_LAUNCHER": "slurm",
         }
         return mapped, {"launcher": "slurm", "rank": _int(mapped["RANK"]), "world_size": _int(mapped["WORLD_SIZE"]),
                         "master": f"{master}:{port}"}
     return None
+
+
+def tasks_on_node(spec: str, node: int) -> int:
+    """Tasks on node number ``node`` from Slurm's compressed per-node counts: ``"4(x2),3"`` -> 4, 4, 3."""
+    counts: list[int] = []
+    for part in spec.split(","):
+        m = re.fullmatch(r"\s*(\d+)(?:\(x(\d+)\))?\s*", part)
+        if not m:
+            return 1
+        counts += [int(m.group(1))] * int(m.group(2) or 1)
+    return counts[node] if 0 <= node < len(counts) else (counts[-1] if counts else 1)
 
 
 def first_host(nodelist: str) -> str | None:

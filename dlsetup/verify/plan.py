@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -81,12 +82,14 @@ def make_plan(*, quick: bool = False, full: bool = False, device: str = "auto", 
     device = (device or "auto").strip().lower()
     if not _DEVICE.match(device):
         raise UsageError("verify.error.bad_device", device=device)
-    if burn is not None and burn <= 0:
+    if burn is not None and not (math.isfinite(burn) and burn > 0):  # nan or inf would never end
         raise UsageError("verify.error.bad_burn", seconds=burn)
     if nproc is not None and nproc < 2:
         raise UsageError("verify.error.bad_nproc", nproc=nproc)
     if nproc is not None and distributed:
         raise UsageError("verify.error.nproc_and_distributed")
+    if distributed and device.startswith("cuda:"):  # every rank would pick the same GPU (NCCL refuses that)
+        raise UsageError("verify.error.device_index_distributed", device=device)
     mode = "quick" if quick else "full" if full else "default"
     stages = list(MODES[mode])
     extra = (["perf"] if perf else []) + (["burn"] if burn else []) + (["dcgm"] if dcgm else [])
@@ -111,7 +114,7 @@ def make_plan(*, quick: bool = False, full: bool = False, device: str = "auto", 
             seconds = float(value)
         except ValueError:
             raise UsageError("verify.error.bad_timeout", value=item, known=", ".join(DEFAULT_TIMEOUTS)) from None
-        if seconds <= 0:
+        if not (math.isfinite(seconds) and seconds > 0):  # nan times out at once, inf never
             raise UsageError("verify.error.bad_timeout", value=item, known=", ".join(DEFAULT_TIMEOUTS))
         timeouts[name] = seconds
     return Plan(mode=mode, stages=stages, device=device, timeouts=timeouts, rebuild=rebuild, burn_s=burn,

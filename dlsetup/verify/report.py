@@ -144,7 +144,12 @@ def render_html(result: VerifyResult, doc: dict[str, Any]) -> str:
         d = train.details
         w(f"<h2>{_e(t('verify.report.curve_title'))}</h2>")
         w(curve_svg(d["curve"], float(d.get("target", 0.97)), float(d.get("max_epochs", 5))))
-        w(f'<p>{_e(t("verify.report.curve_caption", samples=d.get("train_samples"), held_out=d.get("test_samples"), epochs=d.get("epochs"), seconds=d.get("train_s")))}</p>')
+        target = float(d.get("target", 0.97))
+        reached = any(p["accuracy"] >= target for p in d["curve"])
+        caption = t("verify.report.curve_caption" if reached else "verify.report.curve_caption_missed",
+                    samples=d.get("train_samples"), held_out=d.get("test_samples"), epochs=d.get("epochs"),
+                    seconds=d.get("train_s"), accuracy=f"{100 * d['curve'][-1]['accuracy']:.2f}")
+        w(f"<p>{_e(caption)}</p>")
 
     w(f"<h2>{_e(t('verify.report.checks'))}</h2>")
     for s in result.stages:

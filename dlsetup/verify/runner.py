@@ -4,6 +4,10 @@ A stage that does not finish in time is a failure, never a frozen terminal: the 
 dump (SIGUSR1, faulthandler), killed with its whole process group (compilers and workers included), and a
 fresh suite process carries on with the stages after it. A crash (segfault, abort, out of memory) is
 handled the same way. Only a failure to start or to import torch ends the run.
+
+The suite runs in its own session (so a hang can be killed with everything it started), which also means
+the terminal's Ctrl-C does not reach it: whenever dlsetup leaves early (Ctrl-C, SIGTERM from a launcher
+such as torchrun, SIGHUP, an error), the suite's process group is killed on the way out, never orphaned.
 """
 
 from __future__ import annotations
@@ -17,12 +21,16 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from dlsetup.verify.plan import Plan
 
 _EOF = object()
+# Longest single wait on the suite's output; a longer stage limit is waited out in steps of this (a huge
+# --stage-timeout must not overflow the lock's timeout).
+_POLL_S = 60.0
 
 
 @dataclass
@@ -85,20 +93,47 @@ def _stack_dump(proc: subprocess.Popen, tail: deque, wait_s: float = 1.0) -> lis
     return frames[:8]
 
 
+@contextmanager
+def _exit_on_termination():
+    """Turn SIGTERM and SIGHUP into SystemExit while the suite runs, so the ``finally`` that kills the
+    suite's process group runs (Python's default for these signals is to die on the spot)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def leave(signum: int, _frame: Any) -> None:
+        raise SystemExit(128 + signum)
+
+    saved = {}
+    for name in ("SIGTERM", "SIGHUP"):
+        sig = getattr(signal, name, None)
+        if sig is not None and signal.getsignal(sig) is not signal.SIG_IGN:  # e.g. nohup: keep ignoring
+            try:
+                saved[sig] = signal.signal(sig, leave)
+            except (OSError, ValueError):
+                pass
+    try:
+        yield
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+
+
 def run_suite(plan: Plan, python: str, env: dict[str, str], cwd: str,
               on_event: Callable[[dict[str, Any]], None] | None = None) -> SuiteOutcome:
     """Run ``plan.suite_stages`` in ``python``; restart after a hang or crash; return what was reported."""
     outcome = SuiteOutcome()
     remaining = list(plan.suite_stages)
-    while remaining:
-        ran = _one_process(plan, python, env, cwd, remaining, outcome, on_event)
-        if outcome.fatal is not None:
-            break
-        remaining = [s for s in remaining if s not in outcome.events]
-        if remaining and not ran:
-            break  # the process made no progress at all: do not loop
-        if remaining:
-            outcome.restarts += 1
+    with _exit_on_termination():
+        while remaining:
+            ran = _one_process(plan, python, env, cwd, remaining, outcome, on_event)
+            if outcome.fatal is not None:
+                break
+            remaining = [s for s in remaining if s not in outcome.events]
+            if remaining and not ran:
+                break  # the process made no progress at all: do not loop
+            if remaining:
+                outcome.restarts += 1
     return outcome
 
 
@@ -113,6 +148,20 @@ def _one_process(plan: Plan, python: str, env: dict[str, str], cwd: str, stages:
     except OSError as exc:
         outcome.fatal = {"kind": "start", "error": f"{type(exc).__name__}: {exc}"}
         return False
+    try:
+        return _follow(plan, proc, stages, outcome, on_event)
+    finally:
+        if proc.poll() is None:  # dlsetup is leaving early (Ctrl-C, SIGTERM, an error): take the suite along
+            _kill(proc)
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+
+
+def _follow(plan: Plan, proc: subprocess.Popen, stages: list[str], outcome: SuiteOutcome,
+            on_event: Callable[[dict[str, Any]], None] | None) -> bool:
+    """Read one suite process's events until it ends, enforcing each stage's time limit."""
     lines: queue.Queue = queue.Queue()
     tail: deque = deque(maxlen=400)
     threads = [threading.Thread(target=_reader, args=(proc.stdout, lines, None), daemon=True),
@@ -133,8 +182,10 @@ def _one_process(plan: Plan, python: str, env: dict[str, str], cwd: str, stages:
     done = False
     while True:
         try:
-            item = lines.get(timeout=max(0.05, deadline - time.monotonic()))
+            item = lines.get(timeout=min(_POLL_S, max(0.05, deadline - time.monotonic())))
         except queue.Empty:
+            if time.monotonic() < deadline:
+                continue
             frames = _stack_dump(proc, tail)
             _kill(proc)
             if current == "between":  # stuck after one stage ended and before the next began

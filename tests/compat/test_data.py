@@ -182,16 +182,55 @@ def test_torch_variants_reference_existing_arch_lists_and_platforms():
             assert any(r["name"] == variant and plat in r["platforms"] for r in pt.variants(release)), (release["line"], plat)
 
 
-def test_every_torch_release_has_a_torchvision_pair_and_torchaudio_stops_after_2_12():
+def test_every_torch_release_has_a_torchvision_and_a_torchaudio_pair():
     for release in pt.releases():
         for version in release["versions"]:
             tv = pt.companion(release, "torchvision", version)
             assert tv, f"no torchvision for torch {version}"
             ta = pt.companion(release, "torchaudio", version)
-            if version_tuple(version) <= (2, 11, 0):
-                assert ta, f"no torchaudio for torch {version}"
-            if version_tuple(version) >= (2, 13, 0):
-                assert ta is None, version
+            assert ta, f"no torchaudio for torch {version}"
+            if version_tuple(version) < (2, 11, 0):
+                assert not pt.companion_builds("torchaudio", ta), version  # one build per torch release
+            else:
+                # torchaudio 2.11.0 (the last release) serves torch >= 2.11 through the stable ABI, but only on the
+                # CUDA lines it was built for (pytorch/audio docs; _check_cuda_version refuses a mismatch)
+                assert ta == "2.11.0", version
+                assert pt.companion_builds("torchaudio", ta), version
+
+
+def test_torchaudio_2_11_builds_match_torch_2_11_variants():
+    release = pt.release_for_version("2.11.0")
+    torch_211 = {r["name"] for r in pt.variants(release)}
+    builds = pt.companion_builds("torchaudio", "2.11.0")
+    listed = [v for b in builds for v in b["variants"]]
+    assert len(listed) == len(set(listed))  # one row per variant
+    assert set(listed) == torch_211  # built with torch 2.11's own matrix, nothing more
+    assert "cu132" not in listed and "cu134" not in listed  # pytorch/audio#4194, pytorch/pytorch#193651
+    for b in builds:
+        assert b["confidence"] in CONFIDENCE
+        lo, hi = b["python"]
+        assert version_tuple(lo) < version_tuple(hi)
+    row, restricted = pt.companion_build_for("torchaudio", "2.11.0", "cu132")
+    assert row is None and restricted
+    row, restricted = pt.companion_build_for("torchaudio", "2.10.0", "cu132")
+    assert row is None and not restricted
+
+
+def test_first_driver_branch_rows_name_known_branches_and_sources():
+    branches = {r["branch"] for r in rows("driver_branches", "branch")}
+    seen = 0
+    for row in rows("gpu_archs", "arch"):
+        first = row.get("first_driver_branch")
+        if not first:
+            continue
+        seen += 1
+        assert first in branches, row["cc"]
+        # the branch that introduced the GPU's first CUDA toolkit
+        assert compat.toolkit_row(row["first_cuda"])["branch"] == first, row["cc"]
+        srcs = row["first_driver_source"]
+        for src in srcs if isinstance(srcs, list) else [srcs]:
+            assert any(p.match(src) for p in SOURCE_FORMS), src
+    assert seen >= 2  # Blackwell 10.0 and 12.0
     # torchvision minor = torch minor + 15 for 2.x (pytorch/vision README); 2.15 is the documented exception
     for release in pt.releases():
         for version in release["versions"]:
@@ -250,3 +289,39 @@ def test_tier2_tables(table):
             assert row.get("archs") in lists, row
     for release in rows(table, "release"):
         assert any(v["line"] == release["line"] and not v.get("cuda") for v in rows(table, "variant")), release["line"]
+
+
+def test_cudnn_floors_are_ordered_and_name_known_compute_capabilities():
+    floors = sorted(rows("cudnn", "cc_floor"), key=lambda r: version_tuple(r["from"]))
+    assert floors, "cudnn.toml has no rows"
+    known = {compat.parse_cc(cc) for cc in compat.known_ccs()}
+    prev = (0, 0)
+    for row in floors:
+        need = compat.parse_cc(row["min_cc"])
+        assert need in known, row
+        assert need >= prev, row  # newer cuDNN never supports older GPUs again
+        prev = need
+        if row.get("pin_below"):
+            assert row["pin_below"] == row["from"], row  # the pin keeps the version below this row
+    # every cuDNN a torch wheel pins resolves to a floor its arch list respects
+    for release in pt.releases():
+        for row in pt.variants(release):
+            floor = compat.cudnn_cc_floor(row.get("cudnn"))
+            archs = pt.arch_list_named(row.get("archs")) or []
+            if not floor or not archs or floor["open_ended"]:
+                continue
+            lowest = min(compat.parse_cc(a) for a in archs)
+            if version_tuple(release["versions"][-1]) >= (2, 4):
+                # 2.4+ wheels: the cuDNN has kernels for every SASS target but Kepler (sm_37 in cu118, see cudnn.toml)
+                assert lowest >= compat.parse_cc(floor["min_cc"]) or lowest == (3, 7), (release["line"], row["name"])
+
+
+def test_tensorflow_python_by_version_narrows_its_release():
+    seen = 0
+    for row in rows("tensorflow", "release"):
+        lo, hi = (version_tuple(x) for x in row["python"])
+        for version, (vlo, vhi) in row.get("python_by_version", {}).items():
+            seen += 1
+            assert version in row["versions"], (row["line"], version)
+            assert lo <= version_tuple(vlo) <= version_tuple(vhi) <= hi, (row["line"], version)
+    assert seen >= 3  # 2.5.3, 2.6.3+, 2.11.1

@@ -203,3 +203,12 @@ def test_shell_completion_reaches_lazy_subcommands():
     script = subprocess.run([sys.executable, "-m", "dlsetup"], capture_output=True, text=True,
                             env=dict(os.environ, _DLSETUP_COMPLETE="bash_source"))
     assert "_dlsetup_completion()" in script.stdout
+
+
+def test_json_error_document_names_the_subcommand(cli):
+    r = cli("env", "remove", "no-such-env-xyz", "--json")
+    assert r.code == 2
+    doc = r.json()
+    assert doc["command"] == "env remove"
+    assert doc["error"]["code"] == "envs.error.unknown_env"
+    assert r.stderr.strip().startswith("dlsetup: error: ")

@@ -6,6 +6,8 @@ real ``dlsetup.compat`` tables, so a wrong table row shows up here too.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from dlsetup.doctor.model import ERROR, INFO, WARNING
@@ -63,7 +65,7 @@ def test_no_gpu_with_amd_gpu_points_at_rocm():
     snap = machine(nvidia=NvidiaInfo(nvml_error="LibraryNotFound", other_gpus=[
         {"vendor": "amd", "name": "Navi 31 [Radeon RX 7900 XTX]", "pci_id": "1002:744c", "driver": "amdgpu"}]))
     f = by_id(snap, "gpu.none")
-    assert "ROCm" in f.fix and any("amd" in e.lower() for e in f.evidence)
+    assert "ROCm" in f.fix and any("AMD Navi 31" in e for e in f.evidence)  # vendor shown as a name, not "amd"
 
 
 def test_nouveau_bound_gpu_is_an_error_with_blacklist_fix():
@@ -125,6 +127,44 @@ def test_every_nvml_error_class_is_its_own_finding(error, fid, severity, command
     f = by_id(snap, fid)
     assert f.severity == severity and command in f.commands
     assert error in " ".join(f.evidence)
+
+
+def _nvml_error_classes() -> list[str]:
+    import pynvml
+
+    return sorted(n[len("NVMLError_"):] for n in dir(pynvml)
+                  if n.startswith("NVMLError_") and n != "NVMLError_LibraryNotFound")
+
+
+@pytest.mark.parametrize("error", _nvml_error_classes())
+def test_every_pynvml_error_class_from_the_probe_is_an_nvml_finding(tmp_path, error):
+    """All 30 classes nvidia-ml-py defines (not only the ten with their own text), raised by nvmlInit through the
+    real NVML rung, give a driver finding naming the class: never "no NVIDIA GPU" (exit 0) or "not driven"."""
+    from dlsetup.probe._fs import Root
+    from dlsetup.probe.nvidia import probe_nvidia
+    from tests.probe.hwkit import NvmlReplay
+
+    (tmp_path / "sys" / "module" / "nvidia").mkdir(parents=True)
+    (tmp_path / "sys" / "module" / "nvidia" / "version").write_text("550.54.14\n")
+    info = probe_nvidia(Root(tmp_path), {"PATH": str(tmp_path)}, nvml_module=NvmlReplay({"init": {"error": error}}),
+                        os_name="linux")
+    assert info.nvml_error == error
+    found = run(machine(nvidia=info)).findings
+    assert not {"gpu.none", "gpu.not_driven", "gpu.no_driver"} & {f.id for f in found}, [f.id for f in found]
+    nvml = [f for f in found if f.id.startswith("driver.") and error in " ".join(f.evidence)]
+    assert nvml and nvml[0].severity in (ERROR, WARNING) and nvml[0].commands, [f.id for f in found]
+
+
+@pytest.mark.parametrize("error", ["NotSupported", "InUse", "GpuNotFound", "ImportError", "NVMLError(77)"])
+def test_nvml_classes_without_their_own_text_are_nvml_failed(error):
+    snap = machine(nvidia=NvidiaInfo(nvml_error=error, attempts=[ProbeAttempt(rung="nvml", ok=False, error=error)]))
+    assert ids(snap) == ["driver.nvml_failed"]
+    f = by_id(snap, "driver.nvml_failed")
+    assert f.severity == WARNING and error in f.title and "nvidia-smi" in f.commands
+    # one GPU whose handle failed with such a class (the others answered) is reported the same way
+    box = gpu_box(count=2)
+    box.nvidia.gpus[1].error = error
+    assert "driver.nvml_failed" in ids(box) and error in " ".join(by_id(box, "driver.nvml_failed").evidence)
 
 
 def test_kernel_module_differs_from_user_space_driver():
@@ -243,6 +283,36 @@ def _wsl(**nv):
     snap.system.wsl_lib_dir = True
     snap.system.kernel = "5.15.153.1-microsoft-standard-WSL2"
     return snap
+
+
+def test_wsl_with_a_linux_driver_package_is_not_told_to_modprobe():
+    # `sudo apt install nvidia-driver-550` inside WSL: its libnvidia-ml.so.550.54.14 is found before
+    # /usr/lib/wsl/lib's, and NVML answers DriverNotLoaded (WSL has no nvidia kernel module).
+    snap = _wsl(nvml_error="DriverNotLoaded", library_version="550.54.14", device_nodes=["/dev/dxg"])
+    assert ids(snap) == ["wsl.linux_driver"]
+    f = by_id(snap, "wsl.linux_driver")
+    assert f.commands[0].startswith("sudo apt-get remove --purge") and "550.54.14" in " ".join(f.evidence)
+    assert not any("modprobe" in c or "dkms" in c for c in f.commands)
+
+
+def test_wsl_driver_not_loaded_without_a_linux_driver_points_at_windows():
+    snap = _wsl(nvml_error="DriverNotLoaded", device_nodes=["/dev/dxg"])
+    f = by_id(snap, "driver.not_loaded")
+    assert f.commands == ["wsl.exe --update", "wsl.exe --shutdown"] and "Windows" in f.cause
+
+
+def test_driver_not_loaded_legacy_cause_only_when_the_gpu_could_be_a_dropped_one():
+    def box(pci_name):
+        return machine(nvidia=NvidiaInfo(nvml_error="DriverNotLoaded", library_version="590.44.01", other_gpus=[
+            {"vendor": "nvidia", "name": pci_name, "pci_id": "10de:2204", "slot": "0000:01:00.0", "driver": None}]))
+
+    ampere = by_id(box("GA102 [GeForce RTX 3090]"), "driver.not_loaded")  # R590 supports Ampere
+    assert "580" not in ampere.cause + " ".join(ampere.commands) and ampere.commands[0] == "sudo modprobe nvidia"
+    assert "GA102 [GeForce RTX 3090]" in " ".join(ampere.evidence)
+    pascal = by_id(box("GP102 [GeForce GTX 1080 Ti]"), "driver.not_loaded")
+    assert "sudo apt install nvidia-driver-580" in pascal.commands and "Pascal" in pascal.cause
+    unknown = by_id(box(None), "driver.not_loaded")  # no pci.ids name: the legacy case cannot be ruled out
+    assert "sudo apt install nvidia-driver-580" in unknown.commands
 
 
 def test_wsl_linux_driver_inside_wsl():
@@ -537,7 +607,7 @@ def test_wheel_without_kernels_for_the_gpu_from_data():
                    frameworks=FrameworksInfo(items=[torch("2.11.0+cu128", cuda="12.8")]))
     f = by_id(snap, "torch.arch_missing")
     assert f.severity == ERROR and "sm_61" in f.title
-    assert "from data" in " ".join(f.evidence)
+    assert "from dlsetup's data" in " ".join(f.evidence)
 
 
 def test_wheel_without_kernels_from_the_deep_import():
@@ -548,7 +618,7 @@ def test_wheel_without_kernels_from_the_deep_import():
     snap = gpu_box(name="NVIDIA GeForce GTX 1080 Ti", cc="6.1", driver="580.95.05", cuda="13.0",
                    frameworks=FrameworksInfo(items=[torch("2.8.0+cu128", cuda="12.8", deep=deep)], deep=True))
     f = by_id(snap, "torch.arch_missing")
-    assert "from import" in " ".join(f.evidence) and "capability 6.1" in " ".join(f.evidence)
+    assert "reported by torch.cuda.get_arch_list()" in " ".join(f.evidence) and "capability 6.1" in " ".join(f.evidence)
 
 
 def test_blackwell_with_a_new_wheel_is_covered():
@@ -573,6 +643,15 @@ def test_import_failure_from_libraries_on_ld_path():
     assert f.commands[0] == "unset LD_LIBRARY_PATH"
     assert f.commands[-1] == "/home/stu/venv/bin/python -m pip install --force-reinstall --no-deps torch==2.6.0"
     assert "LD_LIBRARY_PATH" in f.cause
+
+
+def test_companion_never_imported_because_torch_failed_is_not_a_second_error():
+    failed = DeepImport(ok=False, error="ImportError: libtorch_cuda.so: cannot open shared object file")
+    skipped = DeepImport(ok=False, error="not imported: torch failed to import", details={"skipped_because": "torch"})
+    snap = gpu_box(frameworks=FrameworksInfo(items=[torch("2.6.0+cu124", deep=failed),
+                                                    torch("0.21.0+cu124", name="torchvision", deep=skipped)], deep=True))
+    found = [f for f in run(snap).findings if f.id == "framework.import_failed"]
+    assert [f.data["name"] for f in found] == ["torch"]
 
 
 def test_import_that_hangs():
@@ -671,7 +750,21 @@ def test_retired_table_rows_have_sources_and_the_fast_path_agrees():
     for row in rows:
         assert row["source"] and row["confidence"] in ("verified", "secondary", "unverified"), row["key"]
         assert row["successor"] and row["retired"], row["key"]
+        assert re.search(r"[\u4e00-\u9fff]", row.get("successor_zh", "")), row["key"]  # zh output names it in Chinese
     assert sorted(p for r in rows for p in r["names"]) == sorted(_all_patterns())
+
+
+def test_retired_successor_is_in_chinese_with_lang_zh():
+    from dlsetup import i18n
+
+    snap = machine(frameworks=FrameworksInfo(items=[Framework(name="theano", version="1.0.5", installer="pip")]))
+    try:
+        i18n.set_language("zh")
+        f = by_id(snap, "framework.retired")
+    finally:
+        i18n.set_language("en")
+    assert "PyTensor（PyMC 使用的" in f.title and "the maintained fork" not in f.title + f.fix
+    assert f.commands[-1] == "/home/stu/venv/bin/python -m pip install pytensor"
 
 
 # ------------------------------------------------------------------------------------ TensorFlow
@@ -710,3 +803,72 @@ def test_tensorflow_without_its_cuda_wheels():
     # Before 2.14 there was no [and-cuda] extra: CUDA came from the system, not a finding here.
     snap.frameworks = FrameworksInfo(items=[_tf("2.12.0", "cu118", "11.8")])
     assert "tensorflow.cuda_libs_missing" not in ids(snap)
+
+
+# ------------------------------------------------------------------------------------ Chinese comment lines
+
+
+def _comment_machines():
+    """One machine per fix that puts a ``# ...`` comment among its commands."""
+    mig = gpu_box(name="NVIDIA A100-SXM4-80GB", cc="8.0")
+    mig.nvidia.gpus[0].mig_mode = "enabled"
+    uvm999 = gpu_box()
+    uvm999.nvidia.cuinit_error = "CUDA_ERROR_UNKNOWN (999)"
+    mismatch = gpu_box(driver="550.90.07")
+    mismatch.nvidia.kernel_module = "550.54.14"
+    podman = gpu_box()
+    podman.system.container = "podman"
+    podman.nvidia.device_nodes = ["/dev/nvidiactl", "/dev/nvidia0"]
+    windows_tf = gpu_box(system=SystemInfo(os="windows", arch="x86_64"),
+                         frameworks=FrameworksInfo(items=[_tf("2.16.1", "cpu", None)]))
+    old_driver = gpu_box(driver="470.82.01", cuda="11.4",
+                         frameworks=FrameworksInfo(items=[torch("2.6.0+cu126", cuda="12.6")]))
+    nvcc = gpu_box(frameworks=FrameworksInfo(items=[torch("2.6.0+cu124", cuda="12.4")]))
+    nvcc.cuda = CudaInfo(toolkits=[Toolkit(path="/usr/local/cuda-11.8", version="11.8.89")],
+                         nvcc_path="/usr/local/cuda-11.8/bin/nvcc", nvcc_version="11.8.89")
+    return {"gpu.mig_enabled": mig, "driver.cuinit_failed": uvm999, "driver.version_mismatch": mismatch,
+            "container.uvm_missing": podman, "tensorflow.windows_no_gpu": windows_tf,
+            "torch.driver_too_old": old_driver, "toolkit.torch_mismatch": nvcc}
+
+
+@pytest.mark.parametrize("fid", sorted(_comment_machines()))
+def test_comment_lines_in_fix_commands_follow_the_language(fid):
+    from dlsetup import i18n
+
+    snap = _comment_machines()[fid]
+    try:
+        i18n.set_language("zh")
+        zh = by_id(snap, fid)
+    finally:
+        i18n.set_language("en")
+    en = by_id(snap, fid)
+    comments = [c[c.index("#"):] for c in zh.commands if "#" in c]
+    assert comments, zh.commands
+    for comment in comments:
+        assert re.search(r"[\u4e00-\u9fff]", comment), comment  # no English prose inside Chinese output
+    assert any("#" in c and re.search(r"[a-z]{3,}", c[c.index("#"):]) for c in en.commands)
+    # the commands themselves are data: identical in both languages
+    strip = [c.split("#", 1)[0].strip() for c in en.commands]
+    assert strip == [c.split("#", 1)[0].strip() for c in zh.commands]
+
+
+def test_multi_line_warnings_become_one_evidence_line():
+    deep = DeepImport(ok=True, cuda_available=True, device_count=1, cuda_version="12.4",
+                      arch_list=["sm_50", "sm_60", "sm_70", "sm_75", "sm_80", "sm_86", "sm_90"],
+                      warnings=["UserWarning: \nNVIDIA GeForce RTX 5090 with CUDA capability sm_120 is not compatible "
+                                "with the current PyTorch installation.\nThe current PyTorch install supports CUDA "
+                                "capabilities sm_50 sm_60 sm_70 sm_75 sm_80 sm_86 sm_90."])
+    snap = gpu_box(name="NVIDIA GeForce RTX 5090", cc="12.0", driver="575.64.03", cuda="12.9",
+                   frameworks=FrameworksInfo(items=[torch("2.6.0+cu124", deep=deep)], deep=True))
+    f = by_id(snap, "torch.arch_missing")
+    warning = [e for e in f.evidence if "sm_120 is not compatible" in e]
+    assert warning and all("\n" not in e for e in f.evidence)
+    assert "UserWarning: NVIDIA GeForce RTX 5090" in warning[0]
+
+
+def test_toolkit_found_only_on_disk_is_described_in_words():
+    snap = gpu_box(frameworks=FrameworksInfo(items=[torch("2.6.0+cu124", cuda="12.4")]))
+    snap.cuda = CudaInfo(toolkits=[Toolkit(path="/opt/cuda-11.8", version="11.8.89")])
+    f = by_id(snap, "toolkit.torch_mismatch")
+    line = next(e for e in f.evidence if "/opt/cuda-11.8" in e)
+    assert "standard install location" in line and "via found" not in line

@@ -247,8 +247,10 @@ def test_python_that_does_not_exist(cli, tmp_path):
 
 def test_save_snapshot_into_a_directory_changes_nothing(cli, tmp_path):
     r = cli("doctor", "--save-snapshot", str(tmp_path))
-    assert r.code == 2 and "cannot write" in r.stderr
+    assert r.code == 2 and "cannot save the snapshot" in r.stderr and "it is a directory" in r.stderr
     assert [p.name for p in tmp_path.iterdir()] == ["home"]
+    zh = cli("doctor", "--save-snapshot", str(tmp_path), "--lang", "zh")
+    assert zh.code == 2 and "这是一个目录" in zh.stderr and "directory" not in zh.stderr
 
 
 def test_help_has_examples(cli):

@@ -58,6 +58,22 @@ EXPECTED: dict[str, tuple[int, dict[str, tuple[str, list[str]]]]] = {
         "cuda.stub_libcuda": ("error", ["unset LD_LIBRARY_PATH"]),
         "cuda.ld_path_shadows": ("warning", ["unset LD_LIBRARY_PATH"]),
     }),
+    # added in the review pass: root causes #7 (Linux driver inside WSL), #9 (cuda-compat on GeForce: Error 804),
+    # #12 (nvidia_uvm after suspend: cuInit 999; torch's "CUDA unknown error" is the same problem, not a second one),
+    # #14 (pip torch over a conda pytorch with the cpuonly pin)
+    "wsl2-linux-driver-inside": (1, {"wsl.linux_driver": ("error", [
+        "sudo apt-get remove --purge '^nvidia-driver-.*' '^libnvidia-.*' cuda-drivers", "sudo ldconfig"])}),
+    "rtx4090-cuda-compat-804": (1, {
+        "cuda.compat_unsupported_gpu": ("error", ["unset LD_LIBRARY_PATH", "sudo ldconfig"]),
+        "toolkit.newer_than_driver_minor": ("info", ["sudo apt install nvidia-driver-570"]),
+    }),
+    "rtx3080-uvm-after-suspend": (1, {"driver.cuinit_failed": ("error", [
+        "nvidia_uvm", "sudo modprobe -r nvidia_uvm && sudo modprobe nvidia_uvm"])}),
+    "conda-torch-over-cpuonly": (1, {
+        "python.torch_twice": ("error", ["-m pip uninstall -y torch torchvision torchaudio",
+                                         "conda install -p ~/miniconda3/envs/course --force-reinstall pytorch"]),
+        "python.cpuonly_pin": ("error", ["conda remove -p ~/miniconda3/envs/course cpuonly"]),
+    }),
     # Volta left cu128 in 2.11; cu126 of 2.14.1 is the last build with sm_70 (cu126 dropped in 2.15)
     "v100-torch211-cu128": (1, {"torch.arch_missing": ("error", [
         "sm_70", "-m pip install torch==2.14.1 --index-url https://download.pytorch.org/whl/cu126"])}),

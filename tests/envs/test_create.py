@@ -52,7 +52,7 @@ def test_create_from_specs_makes_a_working_env(cli, channel_url, envs_dir, regis
 def test_text_output_and_python_option(cli, channel_url, envs_dir):
     r = cli("create", "env", "py", "--python", PY_VER, "-c", channel_url, "pip")
     assert r.code == 0, r
-    assert f"create {envs_dir / 'py'} (rattler)" in r.stdout
+    assert r.stdout.startswith(f"Created {envs_dir / 'py'} (rattler)")
     assert "python" in r.stdout and "Use it with:" in r.stdout
     py = envs_dir / "py" / "bin" / "python"
     out = subprocess.run([str(py), "-c", "import sys; print(sys.prefix)"], capture_output=True, text=True, timeout=60)
@@ -263,6 +263,18 @@ def test_create_env_help_has_examples(cli):
     for sub in ("list", "export", "clone", "lock", "install", "remove"):
         assert sub in r.stdout
         assert "Examples:" in cli("env", sub, "--help").stdout
+
+
+def test_headline_reads_naturally_in_both_languages(cli, channel_url, envs_dir):
+    r = cli("create", "env", "hl", "-c", channel_url, "dlsetup-demo-a", "--dry-run")
+    assert r.code == 0 and r.stdout.startswith(f"Would create {envs_dir / 'hl'} (rattler)"), r
+    r = cli("--lang", "zh", "create", "env", "hl", "-c", channel_url, "dlsetup-demo-a")
+    assert r.code == 0 and r.stdout.startswith(f"已创建 {envs_dir / 'hl'}（rattler）"), r
+    r = cli("--lang", "zh", "env", "clone", "hl", "hl2", "--dry-run")
+    assert r.code == 0 and r.stdout.startswith(f"将克隆到 {envs_dir / 'hl2'}（rattler）"), r
+    r = cli("env", "clone", "hl", "hl2")
+    assert r.code == 0 and r.stdout.startswith(f"Cloned into {envs_dir / 'hl2'} (rattler)"), r
+    assert "Did " not in r.stdout
 
 
 def test_chinese_errors(cli, channel_url, monkeypatch):

@@ -61,6 +61,9 @@ for r in recs:
     d.update(url=r.url, fn=r.file_name, channel=r.channel, name=r.name.normalized, version=str(r.version))
     fetch.append(d)
 print(json.dumps({{"success": True, "actions": {{"FETCH": fetch, "LINK": []}}}}))
+# py-rattler 0.28 can segfault in interpreter teardown after a solve (see dlsetup/cli.py): leave without it
+sys.stdout.flush()
+os._exit(0)
 '''
 
 

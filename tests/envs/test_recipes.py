@@ -101,6 +101,17 @@ def test_pytorch_dry_run_for_a_gpu_snapshot(cli, forge, snapshot):
     assert compat.driver_meets(snap["nvidia"]["driver_version"], compat.runtime_driver_floor(plan["cuda"]))
 
 
+def test_plan_is_all_chinese_with_lang_zh(cli, forge):
+    r = cli("--lang", "zh", "create", "env", "demo", "--recipe", "pytorch", "--dry-run",
+            "--snapshot", str(SNAPSHOTS / "h100-r580.json"))
+    assert r.code == 0, r
+    head = r.stdout.splitlines()[:2]
+    assert head[0].startswith("将创建 ") and "配方 pytorch，适配 linux x86_64，" in head[1] and "驱动 580" in head[1], head
+    assert "driver" not in head[1] and "Would" not in head[0]
+    r = cli("--lang", "zh", "create", "env", "demo", "--recipe", "pytorch", "--dry-run")
+    assert r.code == 0 and "没有 NVIDIA GPU" in r.stdout and "no NVIDIA GPU" not in r.stdout, r
+
+
 def test_cpu_minimal_is_cpu_even_on_a_gpu_machine(cli, forge):
     r = cli("--json", "create", "env", "m", "--recipe", "cpu-minimal", "--dry-run",
             "--snapshot", str(SNAPSHOTS / "h100-r580.json"))

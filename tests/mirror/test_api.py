@@ -63,3 +63,13 @@ def test_tools_present_are_detected(cli, tmp_path: Path, monkeypatch):
     assert {t["tool"] for t in doc["tools"]} == {"pip", "torch"}
     doc = cli("mirror", "hf-mirror", "--dry-run", "--json").json()
     assert [t["tool"] for t in doc["tools"]] == ["hf"]
+
+
+def test_label_channels_go_through_custom_channels_like_conda(home: Path):
+    """conda maps ``conda-forge/label/dev`` through ``custom_channels.conda-forge`` (longest listed prefix),
+    so a label channel must come from the mirror too, not from the upstream alias."""
+    (home / ".condarc").write_text("custom_channels:\n  conda-forge: https://mirrors.ustc.edu.cn/anaconda/cloud\n")
+    assert api.conda_channel_urls(["conda-forge/label/dev", "bioconda/label/x"]) == [
+        "https://mirrors.ustc.edu.cn/anaconda/cloud/conda-forge/label/dev",
+        "https://conda.anaconda.org/bioconda/label/x",
+    ]

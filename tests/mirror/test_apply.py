@@ -370,3 +370,56 @@ def test_machine_pip_configuration_is_untouched(cli, home):
     for p in ("/etc/pip.conf", "/etc/xdg/pip/pip.conf"):
         if Path(p).exists():
             assert str(p) not in json.dumps(journal_entries())
+
+
+def test_symlinked_config_is_edited_through_the_link_and_restored_exactly(cli, home):
+    """Dotfile managers (stow, chezmoi) keep pip.conf / .condarc as symlinks: the link must survive apply
+    and restore, the file it points at gets the edit, and no "pip does not read it" warning appears."""
+    dotfiles = home / "dotfiles"
+    dotfiles.mkdir()
+    real_pip = dotfiles / "pip.conf"
+    real_pip.write_text("[global]\ntimeout = 30\n")
+    t = targets(home)
+    t["pip"].parent.mkdir(parents=True, exist_ok=True)
+    t["pip"].symlink_to(real_pip)
+    t["conda"].symlink_to("dotfiles/condarc")  # dangling, relative: conda would create the target
+    r = cli("mirror", "tuna", "--offline", "--tools", "pip,conda", "--json")
+    assert r.code == 0, r
+    assert t["pip"].is_symlink() and t["conda"].is_symlink()
+    assert "index-url = https://pypi.tuna.tsinghua.edu.cn/simple" in real_pip.read_text()
+    assert "custom_channels" in (dotfiles / "condarc").read_text()
+    assert not [w for w in r.json()["warnings"] if w["code"] == "mirror.warn.file_ignored"]
+    assert cli("mirror", "restore").code == 0
+    assert t["pip"].is_symlink() and os.readlink(t["pip"]) == str(real_pip)
+    assert real_pip.read_text() == "[global]\ntimeout = 30\n"
+    assert t["conda"].is_symlink() and not (dotfiles / "condarc").exists()
+
+
+def test_reset_keeps_settings_that_are_not_a_known_mirror(cli, home):
+    """reset removes dlsetup's keys (values pointing at a catalogue or custom mirror), not a company index
+    the user set by hand; it says so instead."""
+    t = targets(home)
+    t["pip"].parent.mkdir(parents=True, exist_ok=True)
+    t["pip"].write_text("[global]\nindex-url = https://bob:pw@pypi.corp.example/simple\n")
+    t["uv"].parent.mkdir(parents=True, exist_ok=True)
+    t["uv"].write_text('python-install-mirror = "https://files.corp.example/pbs"\n\n'
+                       '[[index]]\nurl = "https://pypi.corp.example/simple"\ndefault = true\n')
+    t["conda"].write_text("default_channels:\n  - https://repo.corp.example/main\n")
+    before = snapshot(t.values())
+    r = cli("mirror", "reset", "--tools", "pip,conda,uv", "--json")
+    assert r.code == 0, r
+    assert snapshot(t.values()) == before
+    kept = [n for tool in r.json()["tools"] for n in tool["notes"] if n["code"] == "mirror.note.reset_kept"]
+    assert len(kept) == 4, kept
+    assert not any("bob:pw" in n["message"] for n in kept)
+    # a mirror's values do go
+    t["pip"].write_text("[global]\nindex-url = https://mirrors.aliyun.com/pypi/simple/\n")
+    t["conda"].write_text("default_channels:\n  - https://mirrors.ustc.edu.cn/anaconda/pkgs/main\n")
+    assert cli("mirror", "reset", "--tools", "pip,conda").code == 0
+    assert not t["pip"].exists() and "default_channels" not in t["conda"].read_text()
+
+
+def test_status_upstream_defaults_are_translated(cli):
+    r = cli("--lang", "zh", "mirror", "status")
+    assert r.code == 0, r
+    assert "未设置" in r.stdout and "none set" not in r.stdout and "upstream hosts" not in r.stdout

@@ -141,3 +141,30 @@ def test_apply_skips_torch_when_its_wheel_check_fails(cli, serve, custom_mirrors
     torch = next(t for t in r.json()["tools"] if t["tool"] == "torch")
     assert torch["status"] == "skipped" and "cu128" in torch["notes"][0]["message"]
     assert "torch/whl" not in (home / ".config/pip/pip.conf").read_text()
+
+
+def test_credentials_of_a_custom_mirror_never_reach_json_text_or_cache(cli, serve, custom_mirrors):
+    s = serve("good")
+    custom_mirrors(s.toml("corp").replace("http://127.0.0.1", "http://alice:s3cret@127.0.0.1"))
+    listed = cli("mirror", "list", "--json")
+    assert listed.code == 0 and "s3cret" not in listed.stdout
+    assert "http://alice:***@127.0.0.1" in listed.stdout
+    for args in (("--json",), ()):
+        r = cli("mirror", "probe", "corp", *PKG, *args)
+        assert r.code == 0, r
+        assert "s3cret" not in r.stdout + r.stderr
+    cache = Path(os.environ["DLSETUP_CACHE_DIR"]) / "mirror" / "probe.json"
+    assert "s3cret" not in cache.read_text()
+    assert s.log  # the server was really asked (with the credentials, which httpx sends as basic auth)
+
+
+def test_fastest_offline_accepts_aliases(cli, fleet, custom_mirrors):
+    assert cli("mirror", "probe", *fleet, *PKG).code == 0
+    text = "\n".join(s.toml(name) for name, s in fleet.items()).replace(
+        '[mirror.good]\n', '[mirror.good]\naliases = ["best"]\n')
+    custom_mirrors(text)
+    r = cli("mirror", "fastest", "best", "slow", "--offline", "--json")
+    assert r.code == 0, r
+    doc = r.json()
+    assert doc["probe"]["fastest"] == "good"
+    assert [m["mirror"] for m in doc["probe"]["mirrors"]] == ["good", "slow"]

@@ -82,6 +82,19 @@ def test_torchvision_crash_after_torch_keeps_torch_facts(tmp_path):
     assert out["torchvision"].ok is False and "torchvision::nms" in out["torchvision"].error
 
 
+def test_companions_are_skipped_not_failed_when_torch_itself_fails(tmp_path):
+    # torch's import raises: torchvision was never tried, so it gets no error of its own (doctor reports torch once)
+    env = fake_packages(tmp_path, {"torch": "from . import _C  # the compiled part is missing\n",
+                                   "torchvision": "__version__ = '0.21.0'\n"})
+    out = import_group(sys.executable, "torch", "torch", ["torchvision"], timeout=60, environ=env)
+    assert out["torch"].ok is False and "ImportError" in out["torch"].error
+    assert out["torchvision"].ok is False and out["torchvision"].details == {"skipped_because": "torch"}
+    # the same when torch kills the interpreter
+    env = fake_packages(tmp_path / "crash", {"torch": "import os\nos.abort()\n", "torchvision": ""})
+    out = import_group(sys.executable, "torch", "torch", ["torchvision"], timeout=60, environ=env)
+    assert "signal 6" in out["torch"].error and out["torchvision"].details == {"skipped_because": "torch"}
+
+
 def test_deep_import_fills_frameworks_and_skips_retired(tmp_path):
     env = fake_packages(tmp_path, {"torch": FAKE_TORCH, "onnxruntime": (
         "__version__ = '1.22.0'\ndef get_available_providers(): return ['CUDAExecutionProvider', 'CPUExecutionProvider']\n"

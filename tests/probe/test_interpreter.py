@@ -33,6 +33,18 @@ def test_a_program_that_is_not_python_is_a_usage_error(tmp_path):
     with pytest.raises(UsageError) as err:
         interpreter.foreign(str(f))
     assert err.value.key == "probe.error.python_failed"
+    assert "printed no interpreter facts (first line: hello)" in err.value.message()
+
+
+def test_a_program_that_fails_does_not_echo_the_probe_script(tmp_path):
+    # /bin/ls-like: it treats `-c <program>` as file names and complains about them on stderr
+    f = tmp_path / "python"
+    f.write_text('#!/bin/sh\necho "ls: cannot access \'$2\': No such file or directory" >&2\nexit 2\n')
+    f.chmod(0o755)
+    with pytest.raises(UsageError) as err:
+        interpreter.foreign(str(f))
+    message = err.value.message()
+    assert message.endswith("it exited with code 2") and "\n" not in message
 
 
 def test_a_python_that_hangs_is_a_usage_error(tmp_path):

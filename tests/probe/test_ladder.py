@@ -35,6 +35,12 @@ EXPECTED = {
     "a100-gpu-lost": ("nvml", "570.133.20", "12.8", None, 2, ["nvml", "sysfs", "procfs"]),
     "amd-rocm-no-nvidia": (None, None, None, "LibraryNotFound", 0, ["nvml", "libcuda", "sysfs", "procfs", "nvidia-smi"]),
     "nouveau-no-driver": (None, None, None, "LibraryNotFound", 0, ["nvml", "libcuda", "sysfs", "procfs", "nvidia-smi"]),
+    # added in the review pass (root causes #7, #9, #12, #14)
+    "wsl2-linux-driver-inside": ("libcuda", None, "12.4", "DriverNotLoaded", 0,
+                                 ["nvml", "libcuda", "sysfs", "procfs", "nvidia-smi"]),
+    "rtx4090-cuda-compat-804": ("nvml", "550.127.05", "12.4", None, 1, ["nvml", "libcuda", "sysfs", "procfs"]),
+    "rtx3080-uvm-after-suspend": ("nvml", "535.183.01", "12.2", None, 1, ["nvml", "libcuda", "sysfs", "procfs"]),
+    "conda-torch-over-cpuonly": ("nvml", "550.127.05", "12.4", None, 1, ["nvml", "sysfs", "procfs"]),
 }
 
 

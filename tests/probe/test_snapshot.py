@@ -8,7 +8,16 @@ import os
 import pytest
 
 from dlsetup.errors import UsageError
-from dlsetup.probe.model import Gpu, GpuProcess, NvidiaInfo, PythonInfo, Snapshot, SystemInfo, ToolingInfo
+from dlsetup.probe.model import (
+    ConfigSetting,
+    Gpu,
+    GpuProcess,
+    NvidiaInfo,
+    PythonInfo,
+    Snapshot,
+    SystemInfo,
+    ToolingInfo,
+)
 from dlsetup.probe.snapshot import load_snapshot, redact_snapshot, save_snapshot
 
 UUID = "GPU-5a3c91e2-0000-0000-9c1e-000141a0141a"
@@ -69,13 +78,15 @@ def test_no_redact_keeps_everything(tmp_path):
     back = load_snapshot(path)
     assert back.system.hostname == "alice-workstation" and back.nvidia.gpus[0].uuid == UUID
     assert back.redacted is False
-    assert back.to_dict() == sample().to_dict()
+    expected = sample()
+    expected.env["PIP_INDEX_URL"] = "https://alice:***@mirror.example.com/simple"  # a password never stays
+    assert back.to_dict() == expected.to_dict()
 
 
 def test_save_to_a_directory_or_unwritable_place_is_a_usage_error(tmp_path):
     with pytest.raises(UsageError) as err:
         save_snapshot(sample(), tmp_path)
-    assert err.value.key == "core.error.not_writable"
+    assert err.value.key == "probe.error.snapshot_is_dir"
     ro = tmp_path / "ro"
     ro.mkdir()
     ro.chmod(0o500)
@@ -94,7 +105,7 @@ def test_unwritable_parent_is_a_usage_error(tmp_path):
     blocker.write_text("x")
     with pytest.raises(UsageError) as err:
         save_snapshot(sample(), blocker / "snap.json")
-    assert err.value.key == "core.error.not_writable"
+    assert err.value.key == "probe.error.snapshot_not_writable"
 
 
 @pytest.mark.parametrize("content,fragment", [
@@ -124,3 +135,17 @@ def test_missing_and_binary_files(tmp_path):
     with pytest.raises(UsageError) as err:
         load_snapshot(tmp_path / "bin.json")
     assert "\n" not in err.value.message()
+
+
+def test_no_redact_still_drops_url_credentials_and_conda_tokens(tmp_path):
+    snap = sample()
+    snap.tooling.settings = [ConfigSetting(tool="pip", key="global.index-url", source="/home/alice/.config/pip/pip.conf",
+                                           value="https://alice:hunter2@mirror.example.com/simple"),
+                             ConfigSetting(tool="conda", key="channels", source="/home/alice/.condarc",
+                                           value="https://conda.anaconda.org/t/ab-1234567890/private")]
+    for redact in (True, False):
+        text = (save_snapshot(snap, tmp_path / f"{redact}.json", redact=redact)).read_text()
+        assert "hunter2" not in text and "ab-1234567890" not in text, redact
+        assert "https://conda.anaconda.org/t/***/private" in text
+    raw = load_snapshot(tmp_path / "False.json")
+    assert raw.system.hostname == "alice-workstation" and raw.nvidia.gpus[0].uuid == UUID  # identity stays

@@ -92,13 +92,25 @@ def test_dlsetup_in_its_own_env_compares_pip_with_python_on_path(tmp_path):
     assert info.pip_matches_python is True
 
 
-def test_explicit_python_is_compared_with_pip_on_path(tmp_path):
+def test_explicit_python_of_the_active_env_is_compared_with_pip_on_path(tmp_path):
+    # --python names the activated env, but `pip` on PATH is another interpreter's (a venv made --without-pip)
+    user_py = script(tmp_path / "user" / "bin" / "python", "#!/bin/sh\n")
+    script(tmp_path / "user" / "bin" / "pip", f"#!{user_py}\n")
+    other = tmp_path / "other" / "bin" / "python"
+    env = {"PATH": str(tmp_path / "user" / "bin"), "VIRTUAL_ENV": str(tmp_path / "env")}  # _interp's prefix
+    info = probe_tooling(_interp(tmp_path, other), env, settings=False, explicit_python=True)
+    assert info.pip_matches_python is False
+
+
+def test_explicit_python_of_an_env_not_activated_is_not_a_pip_mismatch(tmp_path):
+    # `dlsetup doctor --python ~/envs/x/bin/python` from a shell where x is not active: `pip` and `python` on
+    # PATH agree, so `pip install` lands where `python` looks; no warning about the other env.
     user_py = script(tmp_path / "user" / "bin" / "python", "#!/bin/sh\n")
     script(tmp_path / "user" / "bin" / "pip", f"#!{user_py}\n")
     other = tmp_path / "other" / "bin" / "python"
     info = probe_tooling(_interp(tmp_path, other), {"PATH": str(tmp_path / "user" / "bin")}, settings=False,
                          explicit_python=True)
-    assert info.pip_matches_python is False
+    assert info.pip_matches_python is True
 
 
 def test_no_pip_on_path_is_unknown(tmp_path):

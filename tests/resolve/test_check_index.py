@@ -159,7 +159,8 @@ def test_cli_check_index_against_the_local_index(cli, index):
     assert r.code == 0, r
     doc = r.json()
     assert doc["check_index"] == [{"requirement": "torch==2.14.1", "index": f"{index}/simple", "found": True,
-                                   "file": "torch-2.14.1+cu126-cp311-cp311-manylinux_2_28_x86_64.whl", "error": None}]
+                                   "file": "torch-2.14.1+cu126-cp311-cp311-manylinux_2_28_x86_64.whl", "error": None,
+                                   "status": "found"}]
     r = cli(*[a if a != "3.11" else "3.9" for a in args if a != "--json"])
     # Python 3.9: torch 2.x resolution is 2.8 (py3.9) whose wheel the fake index lacks -> exit 1 and says so
     assert r.code == 1

@@ -78,6 +78,8 @@ def test_chinese_output(cli):
         (["frobnitz"], "dlsetup cannot resolve 'frobnitz'"),
         (["torch==="], "cannot read 'torch==='"),
         (["torch", "--gpu-cc", "eight"], "'eight' is not a compute capability"),
+        (["torch", "--gpu-cc", "99.9"], "'99.9' is not a compute capability"),
+        (["torch", "--gpu-cc", "0.0"], "'0.0' is not a compute capability"),
         (["torch", "--driver", "latest"], "'latest' is not an NVIDIA driver version"),
         (["torch", "--python", "three"], "'three' is not a Python version"),
         (["torch", "--os", "plan9"], "unknown OS 'plan9'"),
@@ -85,6 +87,7 @@ def test_chinese_output(cli):
         (["torch", "--cuda", "twelve"], "'twelve' is not a CUDA version"),
         (["torch", "torch==2.6.*"], "torch is requested twice"),
         (["--snapshot", "/nonexistent/snap.json"], "file not found"),
+        (["torch", "--no-gpu", "--index-url", "https://pypi.org/simple"], "add --check-index"),
     ],
 )
 def test_bad_input_is_a_one_line_usage_error(cli, args, needle):
@@ -141,6 +144,8 @@ SNAPSHOT_EXPECT = {
     "a100-gpu-lost.json": ["GPU 0 (NVIDIA A100 80GB PCIe): compute capability 8.0", "Resolved: torch 2.14.1"],
     "amd-rocm-no-nvidia.json": ["No NVIDIA GPU found", "Resolved: torch 2.15.0"],
     "ci-box.json": ["No NVIDIA GPU found", "Resolved: torch 2.15.0"],
+    "conda-torch-over-cpuonly.json": ["GPU 0 (NVIDIA GeForce RTX 3060): compute capability 8.6",
+                                      "Resolved: torch 2.14.1", "cu126", "pytorch=2.13.0=cuda*"],
     "container-no-gpus.json": ["compute capability inferred from the name", "Resolved: torch 2.14.1"],
     "cuda-visible-devices-minus1.json": ["GPUs 0-1 (NVIDIA GeForce RTX 3090)", "Resolved: torch 2.14.1"],
     "driver-library-mismatch.json": ["NVIDIA driver 550.120 is branch R550", "Resolved: torch 2.14.1"],
@@ -149,11 +154,18 @@ SNAPSHOT_EXPECT = {
     "h100-r580.json": ["GPUs 0-7 (NVIDIA H100 80GB HBM3)", "Resolved: torch 2.15.0", "minor-version compatibility"],
     "nouveau-no-driver.json": ["the driver is not usable", "RTX 2060", "install an NVIDIA driver ≥ 580"],
     "nvswitch-fabric-not-started.json": ["Resolved: torch 2.15.0"],
+    "rtx3080-uvm-after-suspend.json": ["NVIDIA driver 535.183.01 is branch R535", "RTX 3080 Laptop GPU",
+                                       "Resolved: torch 2.14.1", "minor-version compatibility"],
     "rtx3090-r470-cu126.json": ["branch R470", "Resolved: torch 2.7.1", "cu118", "525.60.13"],
+    "rtx4090-cuda-compat-804.json": ["GPU 0 (NVIDIA GeForce RTX 4090): compute capability 8.9",
+                                     "Resolved: torch 2.14.1", "served by the sm_86 kernels of cu126"],
     "rtx4090-torch-cpu.json": ["Resolved: torch 2.14.1", "cu126"],
     "rtx5090-cu124.json": ["Resolved: torch 2.13.0", "cu129", "sm_120", "≥ 580"],
     "stub-libcuda-ld-path.json": ["Resolved: torch 2.14.1"],
     "v100-torch211-cu128.json": ["Volta", "Resolved: torch 2.14.1", "cu126"],
+    "wsl2-linux-driver-inside.json": ["linux (WSL2)", "NVIDIA GPU present, but the driver is not usable: "
+                                      "DriverNotLoaded (user-space driver library 550.120", "Nothing GPU-capable fits",
+                                      "--gpu-cc X.Y"],
     "wsl2-rtx4070.json": ["linux (WSL2)", "Resolved: torch 2.14.1"],
 }
 

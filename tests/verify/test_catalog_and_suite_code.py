@@ -35,7 +35,7 @@ def test_every_used_key_is_catalogued_in_both_languages():
 
 def test_chinese_catalog_is_translated():
     en, zh = load_catalog("verify", "en"), load_catalog("verify", "zh")
-    cjk = re.compile(r"[\u4e00-\u9fff]")
+    cjk = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")  # CJK text or full-width punctuation
     untranslated = [k for k in en if not cjk.search(zh[k]) and k not in ("verify.label.verdict_pass",)]
     # Only labels that are data (product names, PASS-style verdicts) may stay Latin.
     assert untranslated == [], untranslated

@@ -89,6 +89,7 @@ def test_slurm_variables_are_mapped(tmp_path):
         for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR"):
             env.pop(name, None)
         env.update({"SLURM_PROCID": str(rank), "SLURM_NTASKS": "2", "SLURM_LOCALID": str(rank),
+                    "SLURM_STEP_ID": "0", "SLURM_STEP_NUM_TASKS": "2", "SLURM_NODEID": "0",
                     "SLURM_JOB_ID": "4242", "SLURM_JOB_NODELIST": "localhost", "SLURM_TASKS_PER_NODE": "2",
                     "MASTER_PORT": port, "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"})
         procs.append(subprocess.Popen([sys.executable, "-m", "dlsetup", "verify", "--distributed", "--only",
@@ -101,3 +102,25 @@ def test_slurm_variables_are_mapped(tmp_path):
     assert doc["distributed"]["launcher"] == "slurm" and doc["distributed"]["master"] == f"localhost:{port}"
     assert stage(doc, "distributed")["status"] == "pass"
     assert len(doc["distributed"]["ranks"]) == 2
+
+
+def test_torchrun_two_nodes_with_c10d_rendezvous():
+    # Two torchrun agents as two "nodes" (--nnodes 2, one process each) meeting at one c10d rendezvous
+    # endpoint, the way a lab starts one agent per machine; here both machines are this one.
+    port = free_port()
+    procs = []
+    for _ in range(2):
+        argv = [str(TORCHRUN), "--nnodes", "2", "--nproc-per-node", "1", "--rdzv-backend", "c10d",
+                "--rdzv-endpoint", f"127.0.0.1:{port}", "--rdzv-id", "dlsetup-verify-test", "--max-restarts", "0",
+                "-m", "dlsetup", "verify", "--distributed", "--only", "distributed", "--json"]
+        procs.append(subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                      env=dict(os.environ)))
+    outs = [p.communicate(timeout=420) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [o[1][-3000:] for o in outs]
+    printed = [o[0] for o in outs if o[0].strip()]
+    assert len(printed) == 1, outs  # only global rank 0 prints, whichever node it landed on
+    doc = one_json_document(printed[0])
+    assert doc["status"] == "pass" and doc["distributed"]["launcher"] == "torchrun"
+    assert doc["distributed"]["world_size"] == 2 and [r["rank"] for r in doc["distributed"]["ranks"]] == [0, 1]
+    dist = stage(doc, "distributed")
+    assert dist["status"] == "pass" and all(c["value"] == 0 for c in dist["checks"] if c["name"] == "all_reduce")

@@ -3,6 +3,12 @@ patches torch inside the suite process only); each must turn the right stage red
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
+
 import pytest
 
 from tests.verify.conftest import check, stage
@@ -98,3 +104,62 @@ def test_crashing_stage_is_reported_and_the_rest_runs(cli, faults):
     assert r.code == 1 and ops["status"] == "fail" and ops["details"]["crashed"] is True
     assert "SIGABRT" in ops["message"]
     assert stage(doc, "autograd")["status"] == "pass"
+
+
+def _suite_children(parent: int) -> list[int]:
+    """PIDs of suite processes (python -m dlverify) whose parent is ``parent``."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="utf-8") as fh:
+                ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{entry}/cmdline", "rb") as fh:
+                cmd = fh.read()
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == parent and b"dlverify" in cmd:
+            found.append(int(entry))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has exited
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+@pytest.mark.parametrize("signame,code", [("SIGINT", 130), ("SIGTERM", 128 + 15)])
+def test_interrupting_dlsetup_stops_the_suite_too(signame, code):
+    # The suite runs in its own session (so a hung stage can be killed with its compilers and workers), so
+    # the terminal's Ctrl-C does not reach it and a launcher's SIGTERM only reaches dlsetup: dlsetup must
+    # take it down on the way out, never leave a 10-minute --burn running on its own.
+    proc = subprocess.Popen([sys.executable, "-m", "dlsetup", "verify", "-v", "--only", "burn", "--burn", "600"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    suite: list[int] = []
+    try:
+        # -v logs each finished stage: once "env" is done the suite is inside the burn stage, where it
+        # writes nothing until the end (so a leftover suite would not even die of a closed pipe).
+        for line in proc.stderr:
+            if "verify: env " in line:
+                break
+        suite = _suite_children(proc.pid)
+        assert suite, "no suite process under dlsetup"
+        time.sleep(0.5)
+        proc.send_signal(getattr(signal, signame))
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == code, err[-2000:]
+        deadline = time.monotonic() + 10
+        while any(_alive(pid) for pid in suite) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(_alive(pid) for pid in suite), f"suite {suite} still running after dlsetup left"
+    finally:
+        for pid in [proc.pid, *suite]:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        proc.wait()

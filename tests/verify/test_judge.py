@@ -61,15 +61,19 @@ def test_rtx50_on_a_cu126_build_fails_and_names_cu129_first():
     # Same answer as `dlsetup resolve torch==2.13.0` for this machine (the resolver knows the driver floors).
     from dlsetup.resolve import GpuSpec, Machine, Request, resolve
 
-    machine = Machine(os="linux", arch="x86_64", python="3.11", driver="550.54.15", cuda_driver="12.4",
+    # An RTX 5090 needs driver branch R570 or newer; R570 runs CUDA <= 12.8 runtimes (12.9 by minor-version
+    # compatibility), so of the covering builds only cu129 runs on it (cu130/cu132 need R580).
+    machine = Machine(os="linux", arch="x86_64", python="3.11", driver="570.124.06", cuda_driver="12.8",
                       nvidia_present=True, gpus=[GpuSpec(index=1, name="NVIDIA GeForce RTX 5090", cc="12.0")])
     expected = resolve(Request(packages=["torch==2.13.0"], machine=machine)).commands["pip"]
-    f["driver"], f["python"] = "550.54.15", "3.11.7"
+    f["driver"], f["python"] = "570.124.06", "3.11.7"
     arch = by_name(env_checks(f), "arch")[0]
     assert arch["note"]["params"]["fix"] == expected and expected.endswith("/whl/cu129")
-    # A driver too old for every build that has sm_120: send the user to the resolver's explanation.
-    f["driver"] = "470.82.01"
-    assert by_name(env_checks(f), "arch")[0]["note"]["params"]["fix"] == "dlsetup resolve torch"
+    # A driver too old for the GPU itself (R550 predates Blackwell), or for every build that has sm_120:
+    # send the user to the resolver's explanation.
+    for driver in ("550.54.15", "470.82.01"):
+        f["driver"] = driver
+        assert by_name(env_checks(f), "arch")[0]["note"]["params"]["fix"] == "dlsetup resolve torch", driver
 
 
 def test_nvcc_major_mismatch_is_an_error_minor_a_warning_missing_a_warning():

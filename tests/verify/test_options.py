@@ -41,9 +41,16 @@ def test_only_keeps_env_first_and_skip_removes():
     ({"burn": 0.0}, "verify.error.bad_burn"),
     ({"nproc": 1}, "verify.error.bad_nproc"),
     ({"nproc": 2, "distributed": True}, "verify.error.nproc_and_distributed"),
+    ({"device": "cuda:1", "distributed": True}, "verify.error.device_index_distributed"),
     ({"stage_timeouts": ("ops",)}, "verify.error.bad_timeout"),
     ({"stage_timeouts": ("ops=-1",)}, "verify.error.bad_timeout"),
     ({"stage_timeouts": ("nosuch=3",)}, "verify.error.bad_timeout"),
+    # non-finite numbers: inf overflowed the wait (a traceback, and the suite left running forever);
+    # nan timed every stage out at once, or made --burn pass after zero repeats
+    ({"burn": float("inf")}, "verify.error.bad_burn"),
+    ({"burn": float("nan")}, "verify.error.bad_burn"),
+    ({"stage_timeouts": ("ops=inf",)}, "verify.error.bad_timeout"),
+    ({"stage_timeouts": ("setup=nan",)}, "verify.error.bad_timeout"),
 ])
 def test_bad_options_are_usage_errors(kwargs, key):
     with pytest.raises(UsageError) as info:
@@ -66,6 +73,8 @@ def test_stage_timeout_overrides_one_stage():
     (["--python", "{plain_file}"], "is not an executable file"),
     (["--quick", "--full"], "--quick and --full cannot be used together"),
     (["--distributed"], "--distributed needs a launcher"),
+    (["--only", "env", "--burn", "1e400"], "--burn needs a positive number of seconds, not inf"),
+    (["--stage-timeout", "setup=nan"], "bad --stage-timeout 'setup=nan'"),
     (["--report", "/no/such/dir/r.html", "--only", "env"], "directory /no/such/dir does not exist"),
 ])
 def test_cli_bad_input_exits_2_with_one_line(cli, args, needle, tmp_path):
@@ -134,7 +143,9 @@ def test_launcher_world_torchrun_and_slurm():
                                    "TORCHELASTIC_RUN_ID": "x"})
     assert extra == {} and world["launcher"] == "torchrun" and world["rank"] == 3 and world["world_size"] == 8
 
+    # what srun gives task 5 of `srun -N 2 --ntasks-per-node 4` (the step variables mark a task srun started)
     slurm = {"SLURM_PROCID": "5", "SLURM_NTASKS": "8", "SLURM_LOCALID": "1", "SLURM_JOB_ID": "123456",
+             "SLURM_NODEID": "1", "SLURM_STEP_ID": "0", "SLURM_STEP_NUM_TASKS": "8",
              "SLURM_JOB_NODELIST": "gpu[07-08]", "SLURM_TASKS_PER_NODE": "4(x2)", "PATH": "/nonexistent"}
     extra, world = launcher_world(slurm)
     assert extra["RANK"] == "5" and extra["WORLD_SIZE"] == "8" and extra["LOCAL_RANK"] == "1"
@@ -145,3 +156,27 @@ def test_launcher_world_torchrun_and_slurm():
     both = dict(slurm, RANK="0", WORLD_SIZE="2")
     assert launcher_world(both)[1]["launcher"] == "env"
     assert launcher_world({"PATH": "/bin"}) is None
+
+
+def test_slurm_batch_shell_is_not_a_launcher_and_step_sizes_win():
+    # An sbatch script's own shell has SLURM_PROCID=0 and SLURM_NTASKS (the allocation's tasks) but no step:
+    # treating it as rank 0 of 8 would wait minutes for 7 ranks that never start. It needs srun.
+    batch = {"SLURM_PROCID": "0", "SLURM_NTASKS": "8", "SLURM_LOCALID": "0", "SLURM_JOB_ID": "77",
+             "SLURM_JOB_NODELIST": "gpu[07-08]", "SLURM_TASKS_PER_NODE": "4(x2)", "PATH": "/nonexistent"}
+    assert launcher_world(batch) is None
+    # `srun -n 3` inside a larger allocation: the step's task count is the world, and the nodes differ
+    step = dict(batch, SLURM_STEP_ID="1", SLURM_STEP_NUM_TASKS="3", SLURM_STEP_TASKS_PER_NODE="2,1",
+                SLURM_NODEID="1", SLURM_PROCID="2", SLURM_STEP_NODELIST="gpu[08-09]")
+    extra, world = launcher_world(step)
+    assert world["world_size"] == 3 and extra["WORLD_SIZE"] == "3" and extra["LOCAL_WORLD_SIZE"] == "1"
+    assert extra["MASTER_ADDR"] == "gpu08"
+
+
+def test_dlsetup_verify_distributed_in_a_batch_shell_says_to_use_srun(cli, monkeypatch):
+    for name, value in {"SLURM_PROCID": "0", "SLURM_NTASKS": "8", "SLURM_JOB_ID": "77",
+                        "SLURM_JOB_NODELIST": "gpu07"}.items():
+        monkeypatch.setenv(name, value)
+    for name in ("RANK", "WORLD_SIZE", "SLURM_STEP_ID", "SLURM_STEP_NUM_TASKS"):
+        monkeypatch.delenv(name, raising=False)
+    r = cli("verify", "--distributed", "--quick")
+    assert r.code == 2 and "srun" in r.stderr and r.stdout == ""

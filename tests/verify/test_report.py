@@ -34,13 +34,17 @@ PROBE = """
     points: line.points.numberOfItems, length: line.getTotalLength(), width: lb.width, height: lb.height,
     inside: lb.left >= sb.left - 1 && lb.right <= sb.right + 1 && lb.top >= sb.top - 1 && lb.bottom <= sb.bottom + 1,
     stroke: style.stroke, strokeWidth: parseFloat(style.strokeWidth), visible: style.visibility,
-    circles: Array.from(svg.querySelectorAll('circle.curve-point')).map(c => [c.dataset.epoch, c.dataset.accuracy])
+    circles: Array.from(svg.querySelectorAll('circle.curve-point')).map(c => [c.dataset.epoch, c.dataset.accuracy]),
+    // where each point is drawn (centre, in page pixels) and where the dashed target line is
+    drawn: Array.from(svg.querySelectorAll('circle.curve-point')).map(c => {
+      const b = c.getBoundingClientRect(); return [b.left + b.width / 2, b.top + b.height / 2]; }),
+    targetY: document.getElementById('target-line').getBoundingClientRect().top
   };
   out.stages = Array.from(document.querySelectorAll('#stages tr[data-stage]')).map(
-    r => [r.dataset.stage, r.dataset.status, r.cells[2].dataset.value, r.cells[1].textContent]);
+    r => [r.dataset.stage, r.dataset.status, r.cells[2].dataset.value, r.cells[1].textContent, r.cells[2].textContent]);
   out.checks = Array.from(document.querySelectorAll('table.checks tr[data-check]')).map(
     r => [r.closest('table').dataset.stage, r.dataset.name, r.dataset.variant, r.cells[2].dataset.value,
-          r.cells[3].dataset.value]);
+          r.cells[3].dataset.value, r.cells[2].textContent, r.cells[3].textContent]);
   out.verdict = document.getElementById('verdict').dataset.value;
   out.embedded = JSON.parse(document.getElementById('verify-data').textContent).status;
   out.title = document.title;
@@ -52,6 +56,11 @@ PROBE = """
 })();
 </script>
 """
+
+
+def shown_number(text: str) -> float:
+    """The number in a table cell as displayed: "3.45e-07", "0.1234", "99.07 %", "0.71 s"."""
+    return float(text.replace("%", "").replace(" s", "").strip())
 
 
 def chromium() -> str:
@@ -102,12 +111,40 @@ def test_report_renders_in_chromium(default_run, tmp_path):
     assert [[json.loads(e), json.loads(a)] for e, a in probe["curve"]["circles"]] == \
         [[p["epoch"], p["accuracy"]] for p in curve]
 
+    # The points are drawn where their numbers say: left to right by epoch, higher for a higher accuracy,
+    # above the dashed target line exactly when they reach the target.
+    drawn = probe["curve"]["drawn"]
+    target = stage(doc, "train")["details"]["target"]
+    assert [x for x, _ in drawn] == sorted(x for x, _ in drawn)
+    for (_, y1), p1 in zip(drawn, curve, strict=True):
+        assert (y1 < probe["curve"]["targetY"] + 0.5) == (p1["accuracy"] >= target), (p1, y1, probe["curve"])
+        for (_, y2), p2 in zip(drawn, curve, strict=True):
+            if p1["accuracy"] < p2["accuracy"]:
+                assert y1 > y2, (p1, p2, y1, y2)
+
     assert json.loads(probe["verdict"]) == doc["status"] == probe["embedded"] == "pass"
-    assert [(s, st, json.loads(d)) for s, st, d, _ in probe["stages"]] == \
+    assert [(s, st, json.loads(d)) for s, st, d, _, _ in probe["stages"]] == \
         [(s["name"], s["status"], s["duration_s"]) for s in doc["stages"]]
+    for (_, _, _, _, text), s in zip(probe["stages"], doc["stages"], strict=True):  # the time a reader sees
+        if s["duration_s"] is not None:
+            assert shown_number(text) == pytest.approx(s["duration_s"], abs=0.0051), (text, s["duration_s"])
     expected = [(s["name"], c["name"], c["variant"] or "", c["value"], c["limit"])
                 for s in doc["stages"] for c in s["checks"]]
-    assert [(st, n, v, json.loads(val), json.loads(lim)) for st, n, v, val, lim in probe["checks"]] == expected
+    assert [(st, n, v, json.loads(val), json.loads(lim)) for st, n, v, val, lim, _, _ in probe["checks"]] == expected
+    # ... and the numbers a reader sees in the cells say the same as the JSON (to the digits shown)
+    metrics = [c["metric"] for s in doc["stages"] for c in s["checks"]]
+    shown = 0
+    for (_, _, _, val, lim, val_text, lim_text), metric in zip(probe["checks"], metrics, strict=True):
+        for raw, text in ((json.loads(val), val_text), (json.loads(lim), lim_text)):
+            if isinstance(raw, bool) or not isinstance(raw, (int, float)):
+                continue
+            number = shown_number(text)
+            if metric == "accuracy":
+                assert text.endswith("%") and number / 100 == pytest.approx(raw, abs=5.1e-5), (text, raw)
+            else:
+                assert number == pytest.approx(raw, rel=6e-3, abs=1e-300), (text, raw)
+            shown += 1
+    assert shown >= 40  # ops errors and limits, the accuracy, the extension's exact-element count...
     assert probe["external"] == 0 and "PASS" in probe["title"]
 
     shot = tmp_path / "report.png"

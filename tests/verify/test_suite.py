@@ -149,6 +149,14 @@ def test_burn_on_cpu(cli):
     assert burn["details"]["iterations"] >= 1 and check(burn, "repeat_gemm")["value"] == 0
 
 
+def test_tiny_burn_still_repeats_once_and_huge_time_limits_are_waited_out(cli):
+    # --burn shorter than one GEMM used to pass after zero repeats; a stage limit of 1e15 s used to overflow
+    # the wait for the suite's output (an internal error, with the suite left running).
+    r = cli("verify", "--only", "burn", "--burn", "1e-6", "--stage-timeout", "burn=1e15", "--json")
+    burn = stage(r.json(), "burn")
+    assert r.code == 0 and burn["status"] == "pass" and burn["details"]["iterations"] == 1
+
+
 def test_perf_needs_a_gpu(cli):
     r = cli("verify", "--only", "perf", "--json")
     perf = stage(r.json(), "perf")

@@ -11,6 +11,7 @@ import os
 
 from dlsetup.doctor import facts, remedies
 from dlsetup.doctor.model import ERROR, GROUP_CUDA, INFO, WARNING, Finding, ev, finding
+from dlsetup.i18n import t
 from dlsetup.probe.model import Snapshot, Toolkit
 
 
@@ -43,6 +44,13 @@ def active_toolkit(snap: Snapshot) -> tuple[str, str, str] | None:
     return None
 
 
+def _toolkit_ev(version: str, path: str, how: str) -> str:
+    """Evidence line for the active toolkit and how it was picked (CUDA_HOME, PATH, /usr/local/cuda, or found)."""
+    if how == "found":
+        return ev("toolkit_found", version=version, path=path)
+    return ev("toolkit", version=version, path=path, how=how)
+
+
 def newer_than_driver(snap: Snapshot) -> list[Finding]:
     """``nvcc`` is a newer CUDA than the driver supports: across majors nothing it builds runs; within a
     major only minor-version compatibility holds (no PTX JIT of newer code)."""
@@ -60,7 +68,7 @@ def newer_than_driver(snap: Snapshot) -> list[Finding]:
     os_name = "windows" if snap.system.os == "windows" else "linux"
     runs = compat.driver_runs_cuda(driver, toolkit_mm, os_name)
     needed = compat.toolkit_driver_floor(toolkit_mm, os_name) or "?"
-    evidence = [ev("toolkit", version=version, path=path, how=how),
+    evidence = [_toolkit_ev(version, path, how),
                 ev("driver_cuda", version=driver, cuda=driver_cuda),
                 ev("toolkit_floor", cuda=toolkit_mm, floor=needed)]
     branch = needed.split(".")[0] if needed != "?" else None
@@ -76,7 +84,7 @@ def _install_toolkit(snap: Snapshot, cuda: str) -> list[str]:
     major, _, minor = cuda.partition(".")
     distro = facts.distro_id(snap)
     if snap.system.os == "linux" and distro.startswith(("ubuntu", "debian")):
-        return [f"sudo apt install cuda-toolkit-{major}-{minor or '0'}   # from NVIDIA's CUDA apt repository"]
+        return [f"sudo apt install cuda-toolkit-{major}-{minor or '0'}   {t('doctor.cmd.from_cuda_repo')}"]
     return [f"conda install -c nvidia cuda-toolkit={cuda}"]
 
 
@@ -90,11 +98,11 @@ def nvcc_vs_torch(snap: Snapshot) -> list[Finding]:
     version, path, how = tk
     if facts.version_tuple(version)[:1] == facts.version_tuple(torch_cuda)[:1]:
         return []
-    evidence = [ev("toolkit", version=version, path=path, how=how),
+    evidence = [_toolkit_ev(version, path, how),
                 ev("framework_build", name="torch", version=torch.version or "?",
                    variant=facts.variant_of(torch) or "?", cuda=torch_cuda)]
-    same_major = [t for t in snap.cuda.toolkits
-                  if t.version and facts.version_tuple(t.version)[:1] == facts.version_tuple(torch_cuda)[:1]]
+    same_major = [tk for tk in snap.cuda.toolkits
+                  if tk.version and facts.version_tuple(tk.version)[:1] == facts.version_tuple(torch_cuda)[:1]]
     if same_major:
         home = same_major[0].path
         commands = [f"export CUDA_HOME={home}", f"export PATH={home}/bin:$PATH"]
@@ -129,7 +137,7 @@ def gcc_range(snap: Snapshot) -> list[Finding]:
     if not have or lo <= have[: len(lo)] and have[: len(hi)] < hi:
         return []
     pick = max(hi[0] - 1, lo[0])
-    evidence = [ev("gcc", version=gcc), ev("toolkit", version=version, path=path, how=how),
+    evidence = [ev("gcc", version=gcc), _toolkit_ev(version, path, how),
                 ev("gcc_range", cuda=facts.major_minor(version) or version, lo=_fmt(lo), hi=_fmt(hi))]
     commands = []
     if facts.distro_id(snap).startswith(("ubuntu", "debian")):

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from dlsetup.doctor import facts
 from dlsetup.doctor.model import GROUP_PYTHON, WARNING, Finding, ev, finding
+from dlsetup.i18n import t
 from dlsetup.probe.model import Snapshot
 
 # A CUDA build of PyTorch is a ~2-3 GB download that unpacks to ~6-8 GB with its nvidia-* wheels, and pip
 # keeps a cached copy; 10 GiB free is the least that lets one install finish.
 MIN_FREE_BYTES = 10 * 1024**3
+
+
+def _purpose(purpose: str) -> str:
+    """The probe's purpose label ("pip cache") in the output language; an unknown label is shown as it is."""
+    from dlsetup.i18n import has
+
+    key = "doctor.disk." + purpose.replace(" ", "_").replace("-", "_")
+    return t(key) if has(key) else purpose
 
 
 def low_disk(snap: Snapshot) -> list[Finding]:
@@ -20,7 +29,8 @@ def low_disk(snap: Snapshot) -> list[Finding]:
     by_fs: dict[tuple[int, int], list] = {}
     for d in low:
         by_fs.setdefault((d.free_bytes, d.total_bytes), []).append(d)
-    evidence = [ev("disk_free", purpose=", ".join(f"{d.purpose} ({d.path})" for d in group),
+    evidence = [ev("disk_free", purpose=t("doctor.disk.sep").join(
+                       t("doctor.disk.place", purpose=_purpose(d.purpose), path=d.path) for d in group),
                    free=facts.gib(free), total=facts.gib(total)) for (free, total), group in by_fs.items()]
     commands = []
     purposes = {d.purpose for d in low}

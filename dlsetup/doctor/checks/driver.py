@@ -6,8 +6,11 @@ root causes in §4 (#11 version mismatch, #13 driver not loaded).
 
 from __future__ import annotations
 
+import re
+
 from dlsetup.doctor import facts, remedies
 from dlsetup.doctor.model import ERROR, GROUP_DRIVER, INFO, WARNING, Finding, ev, finding
+from dlsetup.i18n import t
 from dlsetup.probe.model import Snapshot
 
 # NVML error class -> (finding id, severity). LibraryNotFound is not here: gpu.py works out why the
@@ -28,6 +31,16 @@ NVML_SPECIFIC: dict[str, tuple[str, str]] = {
     "Memory": ("driver.nvml_failed", WARNING),
     "Unknown": ("driver.nvml_failed", WARNING),
 }
+# Every other class (NotSupported, InUse, NotReady, GpuNotFound, ArgumentVersionMismatch, ..., an ImportError of
+# the binding or a bare ``NVMLError(<code>)``) is still an NVML failure, never "no GPU".
+_NVML_OTHER = ("driver.nvml_failed", WARNING)
+
+
+def nvml_finding(error: str | None) -> tuple[str, str] | None:
+    """(finding id, severity) for an NVML error class; None for no error and for LibraryNotFound (gpu.py)."""
+    if not error or error == "LibraryNotFound":
+        return None
+    return NVML_SPECIFIC.get(error, _NVML_OTHER)
 
 
 def _commands(snap: Snapshot, fid: str) -> list[str]:
@@ -52,15 +65,20 @@ def nvml_error(snap: Snapshot) -> list[Finding]:
     driver as a whole (``nvml_error``) or for one GPU that could not be queried (``Gpu.error``)."""
     nv = snap.nvidia
     where: dict[str, list[str]] = {}  # error class -> evidence lines
-    if nv.nvml_error in NVML_SPECIFIC:
+    if nvml_finding(nv.nvml_error):
         where.setdefault(nv.nvml_error, []).append(ev("nvml_error", error=nv.nvml_error))
     for g in nv.gpus:
-        if g.error in NVML_SPECIFIC and g.error != nv.nvml_error:
+        if nvml_finding(g.error) and g.error != nv.nvml_error:
             where.setdefault(g.error, []).append(
                 ev("gpu_error", index=g.index, bus=g.pci_bus_id or "?", error=g.error))
+    from dlsetup.doctor.checks import wsl
+
     out: list[Finding] = []
     for err, lines in where.items():
-        fid, severity = NVML_SPECIFIC[err]
+        fid, severity = nvml_finding(err)
+        if fid in ("driver.not_loaded", "driver.version_mismatch") and wsl.linux_driver_inside(snap) \
+                and not nv.gpus:
+            continue  # a Linux driver installed inside WSL: gpu.presence reports wsl.linux_driver instead
         evidence = list(lines)
         if nv.kernel_module:
             evidence.append(ev("kernel_module", version=nv.kernel_module))
@@ -71,25 +89,50 @@ def nvml_error(snap: Snapshot) -> list[Finding]:
         if fid == "driver.no_permission" and nv.device_nodes:
             evidence.append(ev("device_nodes", nodes=", ".join(nv.device_nodes)))
         commands = _commands(snap, fid)
-        cause_key = None
+        cause_key = fix_key = None
         params: dict[str, object] = {}
         if fid == "driver.not_loaded":
-            legacy = _dropped_architectures(nv.library_version or nv.driver_version)
-            if legacy:
+            pci = facts.nvidia_pci_devices(snap)
+            evidence += [ev("pci_device", name=d.get("name") or d.get("pci_id") or "?", slot=d.get("slot") or "?",
+                            driver=d.get("driver") or "-") for d in pci]
+            legacy = None if snap.system.wsl else _dropped_architectures(nv.library_version or nv.driver_version)
+            if legacy and not _pci_rules_out(pci, legacy[1]):
                 last, archs = legacy
-                cause_key = "cause_legacy"
-                params = {"last": str(last), "archs": ", ".join(archs)}
-                evidence += [ev("pci_device", name=d.get("name") or d.get("pci_id") or "?", slot=d.get("slot") or "?",
-                                driver=d.get("driver") or "-") for d in facts.nvidia_pci_devices(snap)]
+                cause_key, fix_key = "cause_legacy", "fix_legacy"
+                from dlsetup.i18n import language
+
+                params = {"last": str(last), "archs": ("、" if language() == "zh" else ", ").join(archs)}
                 commands = ["sudo dmesg | grep -i nvrm | tail -20",
-                            f"# if it says the GPU is supported through the {last}.xx legacy driver:",
+                            t("doctor.cmd.if_legacy", last=last),
                             *remedies.driver_install(snap, branch=str(last)),
-                            "# otherwise:", "sudo modprobe nvidia", "mokutil --sb-state", "sudo dkms autoinstall"]
+                            t("doctor.cmd.otherwise"), "sudo modprobe nvidia", "mokutil --sb-state",
+                            "sudo dkms autoinstall"]
+            elif snap.system.wsl:  # no kernel module to load in WSL: the driver is the Windows one
+                cause_key, fix_key = "cause_wsl", "fix_wsl"
+                commands = ["wsl.exe --update", "wsl.exe --shutdown"]
         out.append(finding(fid, severity, GROUP_DRIVER, evidence=evidence, commands=commands, cause_key=cause_key,
-                           fix_key="fix_legacy" if cause_key == "cause_legacy" else None,
+                           fix_key=fix_key,
                            error=err, version=nv.kernel_module or nv.library_version or nv.driver_version or "?",
                            **params))
     return out
+
+
+# NVIDIA chip code at the start of a pci.ids name ("GP102 [GeForce GTX 1080 Ti]") -> architecture, as named in
+# dlsetup/compat/data/gpu_archs.toml.
+_CHIP_ARCH = {"GF": "Fermi", "GK": "Kepler", "GM": "Maxwell", "GP": "Pascal", "GV": "Volta", "TU": "Turing",
+              "GA": "Ampere", "AD": "Ada Lovelace", "GH": "Hopper", "GB": "Blackwell"}
+
+
+def _pci_rules_out(pci: list[dict], dropped: list[str]) -> bool:
+    """True when the PCI names show every NVIDIA GPU here is of an architecture the driver still supports
+    (an RTX 3090 "GA102" is not the Pascal-on-R590 case); False when a name is unknown or is a dropped one."""
+    archs = []
+    for d in pci:
+        m = re.match(r"\s*(G[FKMPVAHB]|TU|AD)\d", d.get("name") or "")
+        if not m:
+            return False
+        archs.append(_CHIP_ARCH.get(m.group(1)))
+    return bool(archs) and not any(a is None or a in dropped for a in archs)
 
 
 def _dropped_architectures(driver: str | None) -> tuple[int, list[str]] | None:
@@ -154,7 +197,7 @@ def mig_mode(snap: Snapshot) -> list[Finding]:
     evidence = [ev("mig_enabled", index=g.index, name=g.name) for g in on]
     return [finding("gpu.mig_enabled", INFO, GROUP_DRIVER, evidence=evidence,
                     commands=["nvidia-smi -L", "sudo nvidia-smi mig -lgi",
-                              f"sudo nvidia-smi -i {on[0].index} -mig 0   # to turn MIG off"])]
+                              f"sudo nvidia-smi -i {on[0].index} -mig 0   {t('doctor.cmd.mig_off')}"])]
 
 
 def probe_faults(snap: Snapshot) -> list[Finding]:
@@ -195,14 +238,14 @@ def cuinit_failure(snap: Snapshot) -> list[Finding]:
     code = facts.cuinit_code(snap)
     if code is None or code in (34, 802) or (code in (803, 804) and compat_dirs(snap)):
         return []
-    if snap.nvidia.nvml_error in NVML_SPECIFIC:
+    if nvml_finding(snap.nvidia.nvml_error):
         return []  # the NVML finding names the cause; cuInit failing is its consequence
     cause_key = {803: "cause_803", 804: "cause_804", 999: "cause_999", 100: "cause_100",
                  35: "cause_35"}.get(code, "cause")
     commands = {
         803: remedies.reboot_or_reload(),
         804: ["ldconfig -p | grep libcuda.so.1", "echo $LD_LIBRARY_PATH"],
-        999: ["sudo modprobe -r nvidia_uvm && sudo modprobe nvidia_uvm", "# if that fails: sudo reboot"],
+        999: ["sudo modprobe -r nvidia_uvm && sudo modprobe nvidia_uvm", t("doctor.cmd.if_fails", command="sudo reboot")],
         100: ["nvidia-smi -L", "echo $CUDA_VISIBLE_DEVICES"],
         35: remedies.driver_install(snap),
     }.get(code, ["nvidia-smi", "sudo dmesg | grep -i nvrm | tail -20"])

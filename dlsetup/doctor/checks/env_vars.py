@@ -14,40 +14,56 @@ from dlsetup.probe.model import Snapshot
 _HIDE_ALL = ("", "-1", "none", "nodevfiles", "void")
 
 
-def _token_valid(tok: str, count: int, uuids: list[str], seen: set[str]) -> bool:
-    if tok in seen:
-        return False  # CUDA stops at a repeated device
-    if re.fullmatch(r"\d+", tok):
-        return int(tok) < count
+def _entry(tok: str, count: int, uuids: list[str]) -> int | str | None:
+    """What CUDA makes of one CUDA_VISIBLE_DEVICES entry: an ordinal, a UUID (prefix), or None where the
+    list stops. Ordinals are read like ``strtoul`` ("1gpu" is 1, "-1" or "x" stops the list) and an ordinal
+    the driver does not have stops it too (torch/cuda/__init__.py ``_parse_visible_devices``,
+    ``_device_count_nvml``)."""
+    m = re.match(r"\+?(\d+)", tok)
+    if m:
+        n = int(m.group(1))
+        return n if n < count else None
     if tok.upper().startswith(("GPU-", "MIG-")):
         known = [u for u in uuids if u and u.upper().startswith(("GPU-", "MIG-"))]
         # Redacted snapshots hide UUIDs: a UUID we cannot compare is taken as valid.
-        return not known or any(u.upper().startswith(tok.upper()) for u in known) or tok.upper().startswith("MIG-")
-    return False
+        valid = not known or any(u.upper().startswith(tok.upper()) for u in known) or tok.upper().startswith("MIG-")
+        return tok.upper() if valid else None
+    return None
+
+
+def visible_entries(value: str, count: int, uuids: list[str]) -> tuple[list[str], bool]:
+    """(the entries CUDA uses, whether a repeated entry emptied the list). A repeated device makes CUDA see
+    none at all ("Repeated ordinal results in empty set", torch/cuda/__init__.py)."""
+    if value.strip().lower() in _HIDE_ALL:
+        return [], False
+    visible: list[str] = []
+    keys: list[int | str] = []
+    for tok in (t.strip() for t in value.split(",")):
+        key = _entry(tok, count, uuids)
+        if key is None:
+            break
+        if key in keys:
+            return [], True
+        keys.append(key)
+        visible.append(tok)
+    return visible, False
 
 
 def cuda_visible_devices(snap: Snapshot) -> list[Finding]:
-    """CUDA sees the devices listed before the first invalid entry; empty or ``-1`` hides every GPU (§4 #4)."""
+    """CUDA sees the devices listed before the first invalid entry; empty, ``-1`` or a repeated device hides
+    every GPU (§4 #4)."""
     if "CUDA_VISIBLE_DEVICES" not in snap.env or not snap.nvidia.gpus:
         return []
     value = snap.env["CUDA_VISIBLE_DEVICES"]
     count = len(snap.nvidia.gpus)
-    uuids = [g.uuid or "" for g in snap.nvidia.gpus]
     tokens = [t.strip() for t in value.split(",")]
-    visible: list[str] = []
-    if value.strip().lower() not in _HIDE_ALL:
-        seen: set[str] = set()
-        for tok in tokens:
-            if not _token_valid(tok, count, uuids, seen):
-                break
-            seen.add(tok)
-            visible.append(tok)
+    visible, repeated = visible_entries(value, count, [g.uuid or "" for g in snap.nvidia.gpus])
     evidence = [ev("env_var", name="CUDA_VISIBLE_DEVICES", value=value), ev("gpu_count", count=count)]
     all_gpus = ",".join(str(i) for i in range(count))
     if not visible:
         return [finding("env.cuda_visible_devices_hides_all", ERROR, GROUP_CUDA, evidence=evidence,
                         commands=["unset CUDA_VISIBLE_DEVICES", f"export CUDA_VISIBLE_DEVICES={all_gpus}"],
-                        value=value, count=count)]
+                        cause_key="cause_repeated" if repeated else None, value=value, count=count)]
     if len(visible) < len(tokens):
         return [finding("env.cuda_visible_devices_truncated", WARNING, GROUP_CUDA, evidence=evidence,
                         commands=[f"export CUDA_VISIBLE_DEVICES={','.join(visible)}"],

@@ -8,6 +8,7 @@ import re
 
 from dlsetup.doctor import facts, remedies
 from dlsetup.doctor.model import ERROR, GROUP_FRAMEWORKS, Finding, ev, finding
+from dlsetup.i18n import t
 from dlsetup.probe.model import Framework, Snapshot
 
 # distribution/framework name -> module to import in the fix command
@@ -28,8 +29,8 @@ def import_failed(snap: Snapshot) -> list[Finding]:
     out: list[Finding] = []
     for fw in snap.frameworks.items:
         deep = fw.deep
-        if deep is None or deep.ok or deep.timed_out:
-            continue
+        if deep is None or deep.ok or deep.timed_out or deep.details.get("skipped_because"):
+            continue  # (a companion never tried because torch failed: torch's finding covers it)
         module = _MODULE.get(fw.name, fw.name)
         error = (deep.error or "?").strip()
         lib = bool(_LIB_ERROR.search(error))
@@ -81,13 +82,16 @@ def cuda_not_available(snap: Snapshot) -> list[Finding]:
         evidence = [ev("deep_cuda", name=module, version=fw.version or "?", count=len(snap.nvidia.gpus))]
         evidence += [ev("torch_warning", text=w[:300]) for w in warnings[:5]]
         if uvm:
-            commands = ["sudo modprobe -r nvidia_uvm && sudo modprobe nvidia_uvm", "# if that fails: sudo reboot"]
+            commands = ["sudo modprobe -r nvidia_uvm && sudo modprobe nvidia_uvm",
+                        t("doctor.cmd.if_fails", command="sudo reboot")]
         else:
             commands = [f"{facts.python_cmd(snap)} -c 'import {module}; print({_probe_expr(module)})'"]
-        # A symptom: when another error explains it, the runner drops this one (one problem, one error).
+        # A symptom: when another error explains it (cuInit's 999 for the uvm case), the runner drops this one
+        # (one problem, one error).
         out.append(finding("framework.cuda_unavailable", ERROR, GROUP_FRAMEWORKS, evidence=evidence,
-                           commands=commands, cause_key="cause_uvm" if uvm else "cause", name=module,
-                           version=fw.version or "?", data={"symptom": not uvm}))
+                           commands=commands, cause_key="cause_uvm" if uvm else "cause",
+                           fix_key="fix_uvm" if uvm else None, name=module,
+                           version=fw.version or "?", data={"symptom": True}))
     return out
 
 

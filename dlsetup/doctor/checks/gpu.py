@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dlsetup.doctor import facts, remedies
 from dlsetup.doctor.checks import container, wsl
-from dlsetup.doctor.checks.driver import NVML_SPECIFIC
+from dlsetup.doctor.checks.driver import nvml_finding
 from dlsetup.doctor.model import ERROR, GROUP_DRIVER, INFO, Finding, ev, finding
 from dlsetup.probe.model import Snapshot
 
@@ -21,10 +21,12 @@ def presence(snap: Snapshot) -> list[Finding]:
     kernel module without its libraries) do not count.
     """
     nv = snap.nvidia
-    if nv.nvml_error in NVML_SPECIFIC:
-        return []  # driver.py explains the NVML failure
     if nv.gpus and not nv.nvml_error:
         return []
+    if wsl.linux_driver_inside(snap):
+        return wsl.no_gpu_findings(snap)  # NVML's DriverNotLoaded there comes from the Linux driver inside WSL
+    if nvml_finding(nv.nvml_error):
+        return []  # driver.py explains the NVML failure (every class but LibraryNotFound)
     if snap.system.wsl:
         return wsl.no_gpu_findings(snap) or [no_nvidia_gpu(snap)]
     if snap.system.container:
@@ -100,7 +102,7 @@ def no_nvidia_gpu(snap: Snapshot) -> Finding:
         evidence.append(ev("container", kind=snap.system.container))
     for g in snap.nvidia.other_gpus:
         if str(g.get("vendor", "")).lower() != "nvidia":
-            evidence.append(ev("other_gpu", vendor=g.get("vendor") or "?", name=g.get("name") or "?"))
+            evidence.append(ev("other_gpu", vendor=facts.vendor_label(g.get("vendor")), name=g.get("name") or "?"))
     commands: list[str] = []
     if snap.system.os == "macos":
         fix_key = "fix_macos"

@@ -63,6 +63,9 @@ def retired_frameworks(snap: Snapshot) -> list[Finding]:
         if row is None or row["key"] in seen:
             continue
         seen.add(row["key"])
+        from dlsetup.i18n import language
+
+        successor = row.get("successor_zh") if language() == "zh" and row.get("successor_zh") else row["successor"]
         install = row.get("successor_install") or ""
         if install.startswith("pip "):
             install = remedies.pip(snap, *install.split(" ", 1)[1:])
@@ -71,7 +74,7 @@ def retired_frameworks(snap: Snapshot) -> list[Finding]:
             evidence=[ev("package", name=name, version=version or "?"),
                       ev("retired_row", last=row["last_release"], since=row["retired"], source=row["source"])],
             commands=[remedies.pip(snap, "uninstall", "-y", name), install],
-            name=row["display"], dist=name, successor=row["successor"], since=row["retired"],
+            name=row["display"], dist=name, successor=successor, since=row["retired"],
             data={"source": row["source"], "confidence": row["confidence"]},
         ))
     return out

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dlsetup.doctor import advice, facts, remedies
 from dlsetup.doctor.model import ERROR, GROUP_FRAMEWORKS, Finding, ev, finding
+from dlsetup.i18n import t
 from dlsetup.probe.model import Framework, Snapshot
 
 
@@ -46,8 +47,10 @@ def windows_native(snap: Snapshot) -> list[Finding]:
                key=facts.version_tuple, default="?")
     return [finding("tensorflow.windows_no_gpu", ERROR, GROUP_FRAMEWORKS,
                     evidence=[_evidence(fw), *_gpu_evidence(snap), ev("row_source", source=source_text(row))],
-                    commands=["wsl --install -d Ubuntu", "# then, inside WSL: python3 -m pip install 'tensorflow[and-cuda]'",
-                              f"# or stay on Windows with the last GPU release: {remedies.pip(snap, 'install', chr(34) + 'tensorflow<2.11' + chr(34))}"],
+                    commands=["wsl --install -d Ubuntu",
+                              t("doctor.cmd.then_in_wsl", command="python3 -m pip install 'tensorflow[and-cuda]'"),
+                              t("doctor.cmd.windows_last_gpu",
+                                command=remedies.pip(snap, "install", '"tensorflow<2.11"'))],
                     version=fw.version or "?", last=last)]
 
 

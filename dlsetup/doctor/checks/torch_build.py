@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dlsetup.doctor import advice, facts, remedies
 from dlsetup.doctor.model import ERROR, GROUP_FRAMEWORKS, Finding, ev, finding
+from dlsetup.i18n import t
 from dlsetup.probe.model import Framework, Snapshot
 
 
@@ -59,7 +60,7 @@ def driver_too_old(snap: Snapshot) -> list[Finding]:
                 ev("floor", cuda=cuda, floor=floor, source=compat.source_text(row) if row else "dlsetup.compat"),
                 *(ev("torch_warning", text=w[:300]) for w in facts.deep_warnings(snap, r"driver .*too old"))]
     branch = floor.split(".")[0]
-    commands = [*remedies.driver_install(snap, branch=branch), "# or keep the driver and install a build it runs:",
+    commands = [*remedies.driver_install(snap, branch=branch), t("doctor.cmd.keep_driver"),
                 *advice.commands_for(snap, torch_request(snap))]
     return [finding("torch.driver_too_old", ERROR, GROUP_FRAMEWORKS, evidence=evidence, commands=commands,
                     version=fw.version or "?", cuda=cuda, driver=driver, floor=floor,
@@ -89,16 +90,21 @@ def arch_missing(snap: Snapshot) -> list[Finding]:
     archs, origin = _arch_list(snap, fw)
     if not archs:
         return []
-    missing = [g for g in snap.nvidia.gpus if g.compute_capability and not compat.arch_covers(archs, g.compute_capability)]
+    # A compute capability that cannot be read (a hand-edited snapshot) gives no verdict, not a false error.
+    missing = [g for g in snap.nvidia.gpus if compat.parse_cc(g.compute_capability)
+               and not compat.arch_covers(archs, g.compute_capability)]
     if not missing:
         return []
+    newest = max((cc for cc in map(compat.parse_cc, archs) if cc), default=None)
+    too_new = newest is not None and all(compat.parse_cc(g.compute_capability) > newest for g in missing)
     sm = ", ".join("sm_" + (g.compute_capability or "").replace(".", "") for g in missing)
-    evidence = [_torch_evidence(fw), ev("arch_list", archs=" ".join(archs), origin=origin)]
+    evidence = [_torch_evidence(fw), ev("arch_list", archs=" ".join(archs), origin=t(f"doctor.label.arch_origin_{origin}"))]
     evidence += [ev("gpu", index=g.index, name=g.name, cc=g.compute_capability or "?") for g in missing]
     if fw.deep is not None:
         evidence += [ev("torch_warning", text=w[:300]) for w in fw.deep.warnings if "capability" in w.lower()]
     return [finding("torch.arch_missing", ERROR, GROUP_FRAMEWORKS, evidence=evidence,
                     commands=advice.commands_for(snap, torch_request(snap)),
+                    cause_key="cause_new_gpu" if too_new else None,
                     version=fw.version or "?", sm=sm, build=advice.summary_for(snap, torch_request(snap)))]
 
 

@@ -30,9 +30,19 @@ def _linux_driver_evidence(snap: Snapshot) -> list[str]:
         out.append(ev("kernel_module", version=nv.kernel_module))
     if nv.proc_version:
         out.append(ev("proc_version", text=nv.proc_version))
+    if nv.library_version:
+        # /usr/lib/wsl/lib/libnvidia-ml.so.1 is a plain file; a versioned libnvidia-ml.so.<ver> comes from a Linux
+        # driver package (nvidia-utils-*, libnvidia-compute-*) installed inside WSL.
+        out.append(ev("library_version", version=nv.library_version))
     if nv.libcuda_path and not nv.libcuda_path.startswith(WSL_LIB):
         out.append(ev("libcuda_path", path=nv.libcuda_path))
     return out
+
+
+def linux_driver_inside(snap: Snapshot) -> bool:
+    """On WSL: traces of a Linux NVIDIA driver (kernel module, versioned libnvidia-ml, libcuda outside
+    /usr/lib/wsl/lib). NVML then answers DriverNotLoaded, and the fix is removing it, not loading a module."""
+    return bool(snap.system.wsl and _linux_driver_evidence(snap))
 
 
 def no_gpu_findings(snap: Snapshot) -> list[Finding]:

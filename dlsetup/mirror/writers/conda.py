@@ -196,8 +196,13 @@ def reset(text: str | None, ctx: Context, report: Report) -> str | None:
     path = report.path or Path(".condarc")
     yaml, data = _load(text, path)
     if "default_channels" in data:
-        del data["default_channels"]
-        report.change("default_channels (removed)")
+        existing = [str(u) for u in (data["default_channels"] or [])]
+        if all(owner_of(u, ctx.catalog) is not None for u in existing):
+            del data["default_channels"]
+            report.change("default_channels (removed)")
+        else:  # the user's own (a company repo, say): not dlsetup's key
+            report.note("mirror.note.reset_kept", setting="default_channels", value=", ".join(existing),
+                        file=str(path))
     cc = data.get("custom_channels")
     if isinstance(cc, dict):
         for name in list(cc):

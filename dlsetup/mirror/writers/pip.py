@@ -60,7 +60,11 @@ def reset(text: str | None, ctx: Context, report: Report) -> str | None:
         return None
     validate(text, report.path or Path("pip.conf"))
     doc = IniDoc(text)
-    if doc.remove("global", "index-url"):
+    current = doc.get("global", "index-url")
+    if current and owner_of(current, ctx.catalog) is None:
+        # not a mirror dlsetup knows (a company index, say): the user's own setting, not dlsetup's key
+        report.note("mirror.note.reset_kept", setting="global.index-url", value=current, file=str(report.path))
+    elif doc.remove("global", "index-url"):
         report.change("global.index-url (removed)")
     hosts = doc.get_list("global", "trusted-host")
     keep = [h for h in hosts if not _mirror_host(h, ctx)]

@@ -104,13 +104,22 @@ def reset(text: str | None, ctx: Context, report: Report, *, include_torch: bool
     if indexes is not None:
         for item in list(indexes):
             if hasattr(item, "get") and item.get("default") is True:
+                url = str(item.get("url", ""))
+                if owner_of(url, ctx.catalog) is None:  # the user's own default index: not dlsetup's
+                    report.note("mirror.note.reset_kept", setting="[[index]] default = true", value=url,
+                                file=str(path))
+                    continue
                 indexes.remove(item)
-                report.change(f"[[index]] default {item.get('url')} (removed)")
+                report.change(f"[[index]] default {url} (removed)")
         if len(indexes) == 0:
             del table["index"]
     if "python-install-mirror" in table and not pyproject:
-        del table["python-install-mirror"]
-        report.change("python-install-mirror (removed)")
+        value = str(table["python-install-mirror"])
+        if owner_of(value, ctx.catalog) is None:
+            report.note("mirror.note.reset_kept", setting="python-install-mirror", value=value, file=str(path))
+        else:
+            del table["python-install-mirror"]
+            report.change("python-install-mirror (removed)")
     if include_torch:
         torch_writer.reset_uv(table, ctx, report, project=pyproject)
     if not report.changes:

@@ -104,6 +104,23 @@ def _allreduce_wrong(torch):
     dist.all_reduce = all_reduce
 
 
+def _matmul_flaky(torch):
+    """torch.matmul returns one wrong element in every third result (a GPU whose memory flips bits now and
+    then): the same product, asked for repeatedly, does not always come back the same."""
+    orig = torch.matmul
+    calls = [0]
+
+    def matmul(a, b, *args, **kwargs):
+        out = orig(a, b, *args, **kwargs)
+        calls[0] += 1
+        if calls[0] % 3 == 0 and out.is_floating_point() and out.dim() == 2:
+            out = out.clone()
+            out[0, 0] += 0.5
+        return out
+
+    torch.matmul = matmul
+
+
 def apply(torch):
     if FAULT == "conv_grad_zero":
         _conv_backward(torch, "zero")
@@ -119,6 +136,8 @@ def apply(torch):
         _crash_softmax(torch)
     elif FAULT == "allreduce_wrong":
         _allreduce_wrong(torch)
+    elif FAULT == "matmul_flaky":
+        _matmul_flaky(torch)
     else:
         raise SystemExit(f"unknown DLVERIFY_FAULT {FAULT!r}")
 

@@ -136,7 +136,20 @@ def run(ctx: Any) -> dict[str, Any]:
     if on_gpu and world > count:
         return {"checks": [check("world_size", str(world), status=FAIL,
                                  note=note("verify.note.nproc_too_many", nproc=world, gpus=count))]}
+    cpus = _cpus()
+    if not on_gpu and world > max(4, cpus):  # each worker imports torch: dozens would swamp a small machine
+        return {"checks": [check("world_size", str(world), status=FAIL,
+                                 note=note("verify.note.nproc_too_many_cpus", nproc=world, cpus=cpus,
+                                           most=max(4, cpus)))]}
     return _local(ctx, world, "cuda" if on_gpu else "cpu")
+
+
+def _cpus() -> int:
+    """CPUs this process may run on (the affinity mask under a batch system or taskset, else all)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
 
 
 def _local(ctx: Any, world: int, device_type: str) -> dict[str, Any]:

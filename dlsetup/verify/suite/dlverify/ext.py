@@ -1,9 +1,9 @@
 """Stage 6, compiled extension: build a C++ op (and on a GPU a CUDA kernel) with torch.utils.cpp_extension.
 
-The build lives in dlsetup's cache, one directory per (torch, CUDA, Python, compiler, nvcc, C++ ABI), so
-a different torch or compiler never reuses a stale binary. A warm cache loads in milliseconds; the output
-says whether the build was cached. ``--rebuild`` deletes the directory first (a cold build).
-torch's JIT path does not check nvcc against ``torch.version.cuda`` itself, so the CUDA kernel is only
+The build lives in dlsetup's cache, one directory per (torch, CUDA, Python, compiler, nvcc, target GPU
+architectures, C++ ABI), so a different torch, compiler or GPU never reuses a stale binary. A warm cache
+loads in milliseconds; the output says whether the build was cached. ``--rebuild`` deletes the directory
+first (a cold build). torch's JIT path does not check nvcc against ``torch.version.cuda`` itself, so the CUDA kernel is only
 attempted when their major versions agree (dlsetup's environment stage explains a mismatch).
 """
 
@@ -26,7 +26,19 @@ CSRC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "csrc")
 SOURCES = ("dlverify_ext.cpp", "dlverify_kernel.cu")
 
 
-def cache_key(torch: Any, cxx: dict[str, Any], nvcc: dict[str, Any] | None) -> str:
+def cuda_archs(torch: Any) -> str:
+    """The GPU architectures the CUDA kernel is compiled for, as torch.utils.cpp_extension picks them:
+    TORCH_CUDA_ARCH_LIST when set, else the compute capabilities of the visible GPUs."""
+    wanted = os.environ.get("TORCH_CUDA_ARCH_LIST", "").strip()
+    if wanted:
+        return "+".join(a for a in re.split(r"[\s;]+", wanted) if a)
+    caps = sorted({torch.cuda.get_device_capability(i) for i in range(torch.cuda.device_count())})
+    return "+".join(f"{major}.{minor}" for major, minor in caps)
+
+
+def cache_key(torch: Any, cxx: dict[str, Any], nvcc: dict[str, Any] | None, archs: str | None = None) -> str:
+    """One cache directory per toolchain and target: a shared home seen from nodes with other GPUs, another
+    torch, CUDA or compiler never loads (or rebuilds over) another configuration's binary."""
     abi = int(bool(getattr(torch._C, "_GLIBCXX_USE_CXX11_ABI", True)))
     parts = [
         f"torch{torch.__version__}",
@@ -35,6 +47,7 @@ def cache_key(torch: Any, cxx: dict[str, Any], nvcc: dict[str, Any] | None) -> s
         platform.machine(),
         f"{cxx.get('kind') or 'cxx'}{cxx.get('version') or 'unknown'}",
         f"nvcc{nvcc['version']}" if nvcc and nvcc.get("version") else "",
+        f"sm{archs}" if archs else "",
         f"abi{abi}",
     ]
     return re.sub(r"[^A-Za-z0-9._+-]", "_", "-".join(p for p in parts if p))
@@ -101,13 +114,15 @@ def run(ctx: Any) -> dict[str, Any]:
             with_cuda = True
 
     root = ctx.cfg.get("ext_root") or os.path.join(os.path.expanduser("~"), ".cache", "dlsetup", "torch_extensions")
-    key = cache_key(torch, cxx, nvcc if with_cuda else None)
+    archs = cuda_archs(torch) if with_cuda else None
+    key = cache_key(torch, cxx, nvcc if with_cuda else None, archs)
     key_dir = os.path.join(root, key)
     flags = ["-DDLVERIFY_WITH_CUDA"] if with_cuda else []
     name = f"dlverify_ext_{source_hash(with_cuda, flags)}"
     build_dir = os.path.join(key_dir, name)
     sources = [os.path.join(CSRC, SOURCES[0])] + ([os.path.join(CSRC, SOURCES[1])] if with_cuda else [])
-    details: dict[str, Any] = {"build_dir": build_dir, "key": key, "cuda_kernel": with_cuda, "compiler": cxx}
+    details: dict[str, Any] = {"build_dir": build_dir, "key": key, "cuda_kernel": with_cuda, "compiler": cxx,
+                               "cuda_archs": archs}
 
     start = time.perf_counter()
     with build_lock(key_dir):

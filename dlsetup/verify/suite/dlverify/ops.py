@@ -26,9 +26,13 @@ from dlverify.proto import SKIP, check, error_text, note
 # Problem sizes: small on the CPU (seconds matter), larger on a GPU (tiling and tensor-core paths).
 SIZES = {
     "cpu": {"mm": 256, "conv": (4, 8, 16, 16, 16), "lstm": (4, 10, 8, 16), "bn": (8, 8, 8, 8), "ce": (64, 10)},
-    "cuda": {"mm": 1024, "conv": (16, 32, 28, 28, 64), "lstm": (16, 20, 32, 64), "bn": (32, 32, 14, 14),
+    "cuda": {"mm": 1024, "conv": (16, 32, 28, 28, 64), "lstm": (16, 10, 32, 32), "bn": (32, 32, 14, 14),
              "ce": (256, 100)},
 }
+# The LSTM stays short on the GPU too: its rounding error grows with steps and width. Simulating bf16
+# rounding of the gate GEMMs and of h and c at every step (as cuDNN stores them) against the float64
+# reference, 20 steps of width 64 reached up to 1.5e-2 (the bf16 limit is 2e-2); 10 steps of width 32 stayed
+# below 8.5e-3 over 30 seeds (fp16: 1e-3, limit 5e-3).
 # fp16 on the CPU has no fast kernels (a 2048^3 fp16 matmul took 44 s): only tiny problems, and only these ops.
 CPU_FP16 = {"mm": 128, "conv": (2, 4, 8, 8, 8)}
 
