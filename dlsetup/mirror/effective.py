@@ -36,6 +36,7 @@ from pathlib import Path
 from dlsetup.mirror.readers import (
     ConfigFileError,
     conda_files,
+    dedupe_paths,
     ini_option_lines,
     normalize_pip_key,
     parse_condarc,
@@ -163,16 +164,6 @@ def _xdg_config_dirs(env: Mapping[str, str]) -> list[Path]:
 
 def _truthy(value: str | None) -> bool:
     return (value or "").strip().lower() in ("1", "true", "yes", "on", "y", "t")
-
-
-def _dedupe(paths: list[Path]) -> list[Path]:
-    seen, out = set(), []
-    for p in paths:
-        key = os.path.normpath(str(p))
-        if key not in seen:
-            seen.add(key)
-            out.append(p)
-    return out
 
 
 def _read(tool: str, path: Path, out: Collected, parse) -> tuple[str | None, object | None]:
@@ -632,7 +623,7 @@ def pixi_files(env: Mapping[str, str], cwd: Path) -> list[Path]:
     root = pixi_project_root(cwd)
     if root:
         files.append(root / ".pixi" / "config.toml")
-    return _dedupe(files)
+    return dedupe_paths(files)
 
 
 def _pixi(env: dict[str, str], cwd: Path, prefix, out: Collected) -> None:

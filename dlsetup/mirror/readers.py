@@ -319,13 +319,18 @@ def conda_search_path(env: Mapping[str, str]) -> list[Path]:
         entries += [p / ".condarc", p / "condarc", p / "condarc.d"]
     if env.get("CONDARC"):
         entries.append(Path(env["CONDARC"]))
+    return dedupe_paths(entries)
+
+
+def dedupe_paths(paths: list[Path]) -> list[Path]:
+    """``paths`` without repeats (compared after ``os.path.normpath``), first occurrence kept."""
     seen: set[str] = set()
     unique: list[Path] = []
-    for entry in entries:
-        key = os.path.normpath(str(entry))
+    for p in paths:
+        key = os.path.normpath(str(p))
         if key not in seen:
             seen.add(key)
-            unique.append(entry)
+            unique.append(p)
     return unique
 
 
