@@ -20,7 +20,7 @@ from typing import Any
 from dlsetup.errors import OperationFailed, UsageError
 from dlsetup.mirror import effective, journal, machine
 from dlsetup.mirror.catalog import Mirror, load_catalog
-from dlsetup.mirror.writers import Context, Message, Report, condaenv, msg
+from dlsetup.mirror.writers import Context, Message, Report, condaenv, load_toml, msg
 from dlsetup.mirror.writers import conda as conda_writer
 from dlsetup.mirror.writers import hf as hf_writer
 from dlsetup.mirror.writers import pip as pip_writer
@@ -223,7 +223,7 @@ def _uv_torch_only(reset: bool):
     def fn(text, ctx, report):
         import tomlkit
 
-        doc = uv_writer._load(text, report.path)
+        doc = load_toml("uv", text, report.path)
         pyproject = report.path.name == "pyproject.toml"
         table = uv_writer._table(doc, pyproject, create=not reset)
         if table is None:

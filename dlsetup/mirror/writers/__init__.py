@@ -77,6 +77,24 @@ def malformed(tool: str, exc: ConfigFileError) -> UsageError:
     return UsageError("mirror.error.malformed", tool=tool, where=exc.where(), reason=exc.reason)
 
 
+def load_toml(tool: str, text: str | None, path: Path):
+    """``text`` as a tomlkit document (comments kept). A file the tool itself would reject, or one tomlkit
+    cannot round-trip, is a usage error naming the file: report it, never write it."""
+    import tomlkit
+
+    from dlsetup.mirror.readers import parse_toml
+
+    if text:
+        try:
+            parse_toml(text, path)
+        except ConfigFileError as exc:
+            raise malformed(tool, exc) from None
+    try:
+        return tomlkit.parse(text or "")
+    except Exception as exc:  # tomlkit rejects a few things tomllib accepts
+        raise malformed(tool, ConfigFileError(path, f"cannot be edited safely ({exc})")) from None
+
+
 def append_table(aot, table) -> None:
     """Append to a tomlkit array of tables, with one blank line before the new entry (as people write it)."""
     import tomlkit

@@ -11,27 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from dlsetup.mirror.catalog import owner_of
-from dlsetup.mirror.readers import ConfigFileError, parse_toml
-from dlsetup.mirror.writers import Context, Report, malformed
+from dlsetup.mirror.writers import Context, Report, load_toml
 
 CONDA_ALIAS = "https://conda.anaconda.org"
 PYPI_SIMPLE = "https://pypi.org/simple"
 PYPI_FILES = "https://files.pythonhosted.org/packages"
 CHANNELS = ("conda-forge", "bioconda", "pytorch", "nvidia")
-
-
-def _load(text: str | None, path: Path):
-    import tomlkit
-
-    if text:
-        try:
-            parse_toml(text, path)
-        except ConfigFileError as exc:
-            raise malformed("pixi", exc) from None
-    try:
-        return tomlkit.parse(text or "")
-    except Exception as exc:
-        raise malformed("pixi", ConfigFileError(path, f"cannot be edited safely ({exc})")) from None
 
 
 def wanted(ctx: Context) -> dict[str, str]:
@@ -53,7 +38,7 @@ def wanted(ctx: Context) -> dict[str, str]:
 def apply(text: str | None, ctx: Context, report: Report) -> str | None:
     import tomlkit
 
-    doc = _load(text, report.path or Path("config.toml"))
+    doc = load_toml("pixi", text, report.path or Path("config.toml"))
     mirrors = doc.get("mirrors")
     if mirrors is None:
         mirrors = tomlkit.table()
@@ -83,7 +68,7 @@ def reset(text: str | None, ctx: Context, report: Report) -> str | None:
 
     if text is None:
         return None
-    doc = _load(text, report.path or Path("config.toml"))
+    doc = load_toml("pixi", text, report.path or Path("config.toml"))
     mirrors = doc.get("mirrors")
     if mirrors is None:
         return text

@@ -11,23 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from dlsetup.mirror.catalog import owner_of
-from dlsetup.mirror.readers import ConfigFileError, parse_toml
-from dlsetup.mirror.writers import Context, Report, append_table, malformed
+from dlsetup.mirror.writers import Context, Report, append_table, load_toml
 from dlsetup.mirror.writers import torch as torch_writer
-
-
-def _load(text: str | None, path: Path):
-    import tomlkit
-
-    if text:
-        try:
-            parse_toml(text, path)
-        except ConfigFileError as exc:
-            raise malformed("uv", exc) from None
-    try:
-        return tomlkit.parse(text or "")
-    except Exception as exc:  # tomlkit rejects a few things tomllib accepts: report, never write
-        raise malformed("uv", ConfigFileError(path, f"cannot be edited safely ({exc})")) from None
 
 
 def _table(doc, pyproject: bool, create: bool):
@@ -56,7 +41,7 @@ def apply(text: str | None, ctx: Context, report: Report, *, include_torch: bool
 
     path = report.path or Path("uv.toml")
     pyproject = path.name == "pyproject.toml"
-    doc = _load(text, path)
+    doc = load_toml("uv", text, path)
     table = _table(doc, pyproject, create=True)
     m = ctx.mirror
     assert m is not None
@@ -96,7 +81,7 @@ def reset(text: str | None, ctx: Context, report: Report, *, include_torch: bool
         return None
     path = report.path or Path("uv.toml")
     pyproject = path.name == "pyproject.toml"
-    doc = _load(text, path)
+    doc = load_toml("uv", text, path)
     table = _table(doc, pyproject, create=False)
     if table is None:
         return text
