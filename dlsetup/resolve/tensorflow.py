@@ -6,7 +6,7 @@ from typing import Any
 
 from dlsetup.compat.tables import load, rows, source_text, version_tuple
 from dlsetup.i18n import t
-from dlsetup.resolve import rules
+from dlsetup.resolve import rules, wheels
 from dlsetup.resolve.model import Machine, Package, Request, Spec
 from dlsetup.resolve.plan import (
     Candidate,
@@ -120,6 +120,8 @@ def _candidate(machine: Machine, request: Request, release: dict[str, Any], vers
         cand.data.update(archs=archs, arch_row=arch_row, served=served, cudnn_pin=pin)
     else:
         f += rules.check_glibc(machine, release.get("glibc"), label, src)
+    if not f:
+        f += wheels.check(machine, f"tensorflow{'[and-cuda]' if and_cuda else ''}=={version}", label)
     return cand
 
 

@@ -13,7 +13,7 @@ from dlsetup import compat
 from dlsetup.compat.pytorch import platform_key
 from dlsetup.compat.tables import load, rows, source_text, version_tuple
 from dlsetup.i18n import t
-from dlsetup.resolve import rules
+from dlsetup.resolve import rules, wheels
 from dlsetup.resolve.model import Hint, Machine, Package, Request, Spec
 from dlsetup.resolve.plan import (
     Candidate,
@@ -112,6 +112,9 @@ def _candidate(table: str, machine: Machine, request: Request, release: dict[str
         cudnn_failures, pin = rules.check_cudnn(machine, row.get("cudnn"), label, row.get("cudnn_package"))
         f += [] if arch_failures else cudnn_failures
         cand.data.update(archs=archs, arch_row=arch_row, served=served, cudnn_pin=pin)
+    if not f and not row.get("index_url"):
+        # The package index's own wheels (and the plugins an extra pins) must exist for this machine.
+        f += wheels.check(machine, row["requirement"].format(version=version), label)
     native = rules.native_cuda(machine, cuda)
     cand.data["native"] = native
     conf = {"verified": 2, "secondary": 1}.get(row.get("confidence", "verified"), 0)

@@ -8,7 +8,7 @@ from dlsetup import compat
 from dlsetup.compat import pytorch as pt
 from dlsetup.compat.tables import source_text, version_tuple
 from dlsetup.i18n import t
-from dlsetup.resolve import rules
+from dlsetup.resolve import rules, wheels
 from dlsetup.resolve.model import Machine, Package, Request, Spec
 from dlsetup.resolve.plan import (
     Candidate,
@@ -140,14 +140,32 @@ def _candidate(machine: Machine, request: Request, specs: dict[str, Spec], relea
             else:
                 f += _companion_build_failures(machine, cand, comp, cver, name, label)
                 cand.data[comp] = cver
+    on_pypi = _on_pypi(release, name, plat, bool(cuda))
+    cand.data["on_pypi"] = on_pypi
+    if not f:
+        # Every wheel of the answer must exist for this OS, arch, Python and glibc (the index's own files; a
+        # vendor-index build is judged by the index builds' Python x platform matrix of the same release).
+        f += wheels.check(machine, f"torch=={version}", label, proxy=not on_pypi)
+        for comp in COMPANIONS:
+            if comp in cand.data and not f:
+                f += wheels.check(machine, f"{comp}=={cand.data[comp]}", label, proxy=not on_pypi)
     native = rules.native_cuda(machine, cuda)
     cand.data["native"] = native
-    # Prefer: stable over experimental, builds whose existence is verified, then the newest CUDA line.
+    # Prefer: stable over experimental, the package index's own build (no second index) when it serves the GPU,
+    # builds whose existence is verified, then the newest CUDA line.
     confs = [row.get("confidence", "verified")] + [b.get("confidence", "verified")
                                                    for b in cand.data.get("companion_builds", {}).values()]
     conf = min({"verified": 2, "secondary": 1}.get(c, 0) for c in confs)
-    cand.rank = (not row.get("experimental", False), conf, version_tuple(cuda or "0"), version_tuple(version))
+    cand.rank = (not row.get("experimental", False), on_pypi, conf, version_tuple(cuda or "0"), version_tuple(version))
     return cand
+
+
+def _on_pypi(release: dict[str, Any], variant: str, plat: str, gpu_build: bool) -> bool:
+    """True when ``variant`` of ``release`` is the build the package index itself serves on ``plat``."""
+    if release.get("index_form") == "lts" or pt.pypi_default(release, plat) != variant:
+        return False
+    # The package-index Linux x86_64 wheel is the CUDA build: a CPU answer there comes from the PyTorch index.
+    return not (plat == "linux-x86_64" and not gpu_build)
 
 
 def _companion_build_failures(machine: Machine, cand: Candidate, package: str, version: str, variant: str,
@@ -184,9 +202,7 @@ def _success(plan: Plan, machine: Machine, request: Request, specs: dict[str, Sp
     plan.cudnn = row.get("cudnn")
     form = release.get("index_form", "index-url")
     default = pt.pypi_default(release, plat)
-    on_pypi = default == chosen.variant and form != "lts"
-    if not gpu and plat == "linux-x86_64" and chosen.variant == "cpu":
-        on_pypi = False  # the package-index Linux wheel is the CUDA build; the cpu build is much smaller
+    on_pypi = chosen.data["on_pypi"]
 
     lo, hi = pt.python_range(release)
     plan.reason("resolve.reason.torch_newest", release, version=chosen.version, variant=chosen.variant)

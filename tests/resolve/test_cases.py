@@ -75,7 +75,9 @@ CASES = [
      "NVIDIA release notes: R595 = CUDA 13.2; PyPI torch 2.15.0 is the cu132 build"),
     # --- Python versions ----------------------------------------------------------------------------------
     ("py310-after-215", ["torch"], dict(gpu_cc=["8.9"], driver="580.95.05", python="3.10"),
-     {"torch": ("2.14.1", "cu132"), "hint": "Python 3.11"}, "torch 2.15.0 Requires-Python >=3.11 (package-index metadata)"),
+     {"torch": ("2.14.1", "cu130"), "hint": "Python 3.11"},
+     "torch 2.15.0 Requires-Python >=3.11 (package-index metadata); the package-index build of 2.14.1 is cu130 and is "
+     "preferred over the PyTorch index's cu132 (issue 15)"),
     ("py310-asks-215", ["torch==2.15.*"], dict(gpu_cc=["8.9"], driver="580.95.05", python="3.10"),
      {"fail": ["python"], "hint": "Python 3.11"}, "torch 2.15.0 Requires-Python >=3.11"),
     ("py315", ["torch"], dict(gpu_cc=["8.9"], driver="595.45.04", python="3.15"), {"torch": ("2.15.0", "cu132")},
