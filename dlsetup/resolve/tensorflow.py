@@ -97,7 +97,8 @@ def _candidate(machine: Machine, request: Request, release: dict[str, Any], vers
     src = source_text(release)
     f = cand.failures
     lo, hi = python_range(release, version)
-    f += rules.check_python(machine, lo, hi, label, src)
+    if not wheels.covers(machine, "tensorflow", version):  # else the index's wheels per platform decide (below)
+        f += rules.check_python(machine, lo, hi, label, src)
     if machine.os == "macos" or (machine.arch != "x86_64" and gpu):
         if gpu:
             f.append(rules.Failure("platform", t("resolve.rule.platform", candidate=label,
@@ -120,8 +121,8 @@ def _candidate(machine: Machine, request: Request, release: dict[str, Any], vers
         cand.data.update(archs=archs, arch_row=arch_row, served=served, cudnn_pin=pin)
     else:
         f += rules.check_glibc(machine, release.get("glibc"), label, src)
-    if not f:
-        f += wheels.check(machine, f"tensorflow{'[and-cuda]' if and_cuda else ''}=={version}", label)
+    wheel_failures = wheels.check(machine, f"tensorflow{'[and-cuda]' if and_cuda else ''}=={version}", label)
+    wheels.merge(f, wheel_failures)
     return cand
 
 

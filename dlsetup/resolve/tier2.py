@@ -95,7 +95,9 @@ def _candidate(table: str, machine: Machine, request: Request, release: dict[str
     src = source_text(release)
     f = cand.failures
     lo, hi = release["python"]
-    f += rules.check_python(machine, lo, hi, label, src)
+    req = wheels.parse(row["requirement"].format(version=version))
+    if row.get("index_url") or req is None or not wheels.covers(machine, req[0], version):
+        f += rules.check_python(machine, lo, hi, label, src)  # else the index's wheels decide (below)
     f += rules.check_glibc(machine, row.get("glibc"), label, source_text(row))
     if plat not in row["platforms"]:
         if plat.startswith("windows") and "linux-x86_64" in row["platforms"]:
@@ -112,9 +114,10 @@ def _candidate(table: str, machine: Machine, request: Request, release: dict[str
         cudnn_failures, pin = rules.check_cudnn(machine, row.get("cudnn"), label, row.get("cudnn_package"))
         f += [] if arch_failures else cudnn_failures
         cand.data.update(archs=archs, arch_row=arch_row, served=served, cudnn_pin=pin)
-    if not f and not row.get("index_url"):
+    if not row.get("index_url"):
         # The package index's own wheels (and the plugins an extra pins) must exist for this machine.
-        f += wheels.check(machine, row["requirement"].format(version=version), label)
+        wheel_failures = wheels.check(machine, row["requirement"].format(version=version), label)
+        wheels.merge(f, wheel_failures)
     native = rules.native_cuda(machine, cuda)
     cand.data["native"] = native
     conf = {"verified": 2, "secondary": 1}.get(row.get("confidence", "verified"), 0)

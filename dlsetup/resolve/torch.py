@@ -108,7 +108,8 @@ def _candidate(machine: Machine, request: Request, specs: dict[str, Spec], relea
     rel_src = source_text(release)
     f = cand.failures
     lo, hi = pt.python_range(release)
-    f += rules.check_python(machine, lo, hi, label, rel_src)
+    if not wheels.covers(machine, "torch", version):  # else the index's wheels per platform decide (below)
+        f += rules.check_python(machine, lo, hi, label, rel_src)
     if plat not in row["platforms"]:
         f.append(rules.Failure("platform", t("resolve.rule.platform", candidate=label, platform=plat), source_text(row)))
     f += rules.check_glibc(machine, pt.manylinux_glibc(release, row, plat), label,
@@ -142,13 +143,13 @@ def _candidate(machine: Machine, request: Request, specs: dict[str, Spec], relea
                 cand.data[comp] = cver
     on_pypi = _on_pypi(release, name, plat, bool(cuda))
     cand.data["on_pypi"] = on_pypi
-    if not f:
-        # Every wheel of the answer must exist for this OS, arch, Python and glibc (the index's own files; a
-        # vendor-index build is judged by the index builds' Python x platform matrix of the same release).
-        f += wheels.check(machine, f"torch=={version}", label, proxy=not on_pypi)
-        for comp in COMPANIONS:
-            if comp in cand.data and not f:
-                f += wheels.check(machine, f"{comp}=={cand.data[comp]}", label, proxy=not on_pypi)
+    # Every wheel of the answer must exist for this OS, arch, Python and glibc (the index's own files; a
+    # vendor-index build is judged by the index builds' Python x platform matrix of the same release).
+    wheel_failures = wheels.check(machine, f"torch=={version}", label, proxy=not on_pypi)
+    for comp in COMPANIONS:
+        if comp in cand.data and not wheel_failures:
+            wheel_failures += wheels.check(machine, f"{comp}=={cand.data[comp]}", label, proxy=not on_pypi)
+    wheels.merge(f, wheel_failures)
     native = rules.native_cuda(machine, cuda)
     cand.data["native"] = native
     # Prefer: stable over experimental, the package index's own build (no second index) when it serves the GPU,

@@ -120,6 +120,24 @@ def _check_dep(machine: Machine, dep: str, spec: str, label: str, plat: str, dep
     return check(machine, f"{dep}=={best}", label, _depth=depth + 1)
 
 
+def merge(failures: list[Failure], found: list[Failure]) -> None:
+    """Add the wheel check's ``found`` failures to a candidate's ``failures``: a rule already failed is not said
+    twice (a platform the hand-kept row already refuses, "os" included), and a missing Python comes first."""
+    have = {x.rule for x in failures}
+    if have & {"os", "platform"}:
+        have |= {"os", "platform"}
+    new = [w for w in found if w.rule not in have]
+    failures[:0] = [w for w in new if w.rule == "python"]
+    failures += [w for w in new if w.rule != "python"]
+
+
+def covers(machine: Machine, name: str, version: str) -> bool:
+    """True when the index's own wheels of ``name`` ``version`` for the machine's platform are in the generated
+    data: then they, not a hand-kept per-release Python range, say which Pythons it installs on."""
+    row = gen.release(name, version)
+    return row is not None and gen.has_platform(row, platform_key(machine.os, machine.arch))
+
+
 def installs(machine: Machine, requirement: str) -> bool:
     """True when ``requirement`` names a release with a wheel for ``machine`` (or one the data does not cover)."""
     return not check(machine, requirement, requirement)

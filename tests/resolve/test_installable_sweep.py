@@ -1,0 +1,165 @@
+"""Never an uninstallable answer (issue 15): every resolver answer, on every platform and Python 3.9-3.15, names
+only wheels the package index has.
+
+The facts come from ``dlsetup/compat/data/generated/*.json``, which ``tests/compat/test_refresh.py`` proves equal
+to what the refresh tool makes from the recorded index answers (tests/compat/index_recordings/). The check here
+is written from the data directly, not through :mod:`dlsetup.resolve.wheels`.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from dlsetup.compat import generated as gen
+from dlsetup.compat.tables import version_tuple
+from dlsetup.resolve import Machine, Request, apply_overrides, resolve
+from dlsetup.resolve.specs import parse_specs
+
+PLATFORMS = [("linux", "x86_64"), ("linux", "aarch64"), ("windows", "x86_64"), ("macos", "arm64"),
+             ("macos", "x86_64")]
+PYTHONS = ["3.9", "3.10", "3.11", "3.12", "3.13", "3.14", "3.15"]
+FRAMEWORKS = [["torch"], ["torch", "torchvision", "torchaudio"], ["tensorflow"], ["jax"], ["onnxruntime"],
+              ["paddlepaddle"]]
+PLAT_KEY = {("linux", "x86_64"): "linux-x86_64", ("linux", "aarch64"): "linux-aarch64",
+            ("windows", "x86_64"): "windows-x86_64", ("macos", "arm64"): "macos-arm64",
+            ("macos", "x86_64"): "macos-x86_64"}
+
+
+def _machine(os, arch, python, gpu, glibc="2.35"):
+    m = Machine(os="linux", arch="x86_64", python="3.12", glibc=glibc, source="sweep")
+    over = dict(os=os, arch=arch, python=python)
+    if gpu:
+        over.update(gpu_cc=["8.6"], driver="580.95.05")
+    return apply_overrides(m, **over)
+
+
+def _wheel_exists(name: str, version: str, plat: str, python: str, glibc: str | None) -> bool:
+    row = gen.releases(name).get(version)
+    if row is None:
+        return False
+    for p in (plat, "any"):
+        for tag, floor in row.get("wheels", {}).get(p, {}).items():
+            ok_tag = (tag == python or tag == "py3"
+                      or (tag.startswith("abi3:") and version_tuple(python) >= version_tuple(tag[5:])))
+            if not ok_tag:
+                continue
+            if tag in ("py3",) or tag.startswith("abi3:"):
+                rp = row.get("requires_python") or ""
+                m = re.search(r">=\s*(\d+\.\d+)", rp)
+                if m and version_tuple(python) < version_tuple(m.group(1)):
+                    continue
+            if floor and p.startswith("linux") and glibc and version_tuple(glibc) < version_tuple(floor):
+                continue
+            return True
+    return False
+
+
+def _pins(name: str, version: str, extras: set[str], plat: str) -> dict[str, str]:
+    """Dependencies the index build pins exactly for these extras (jaxlib, plugins)."""
+    row = gen.releases(name).get(version) or {}
+    meta = (row.get("meta") or {}).get(plat) or (row.get("meta") or {}).get("any") or {}
+    out = {}
+    for key, spec in (meta.get("requires") or {}).items():
+        extra, _, dep = key.rpartition(":")
+        if extra and extra not in extras:
+            continue
+        m = re.fullmatch(r"==([\w.]+)|<=([\w.]+),>=\2|>=([\w.]+),<=\3", spec)
+        if m and gen.project(dep) is not None:
+            out[dep] = next(g for g in m.groups() if g)
+    return out
+
+
+CASES = [(os, arch, py, tuple(fw), gpu) for (os, arch) in PLATFORMS for py in PYTHONS for fw in FRAMEWORKS
+         for gpu in ((False, True) if os != "macos" else (False,))]
+
+
+@pytest.mark.parametrize("os_,arch,python,frameworks,gpu", CASES,
+                         ids=[f"{c[0]}-{c[1]}-py{c[2]}-{'+'.join(c[3])}-{'gpu' if c[4] else 'cpu'}" for c in CASES])
+def test_every_answer_names_only_wheels_the_index_has(os_, arch, python, frameworks, gpu):
+    machine = _machine(os_, arch, python, gpu)
+    res = resolve(Request(specs=parse_specs(list(frameworks)), machine=machine))
+    plat = PLAT_KEY[(os_, arch)]
+    for pkg in res.packages:
+        m = re.match(r"^([\w.-]+)(?:\[([^\]]*)\])?==([^+\s]+)", pkg.requirement)
+        if not m:
+            continue
+        name, extras, version = m.group(1), set((m.group(2) or "").split(",")) - {""}, m.group(3)
+        if gen.project(name) is None:
+            continue  # a distribution only a vendor index serves (paddlepaddle-gpu from Paddle's index)
+        if pkg.index_url is None:  # from the package index itself: the exact wheel must exist
+            assert _wheel_exists(name, version, plat, python, machine.glibc), (
+                f"{pkg.requirement}: no wheel for {plat} Python {python} (glibc {machine.glibc})")
+            for dep, dver in _pins(name, version, {e.replace("_", "-") for e in extras}, plat).items():
+                assert _wheel_exists(dep, dver, plat, python, machine.glibc), (
+                    f"{pkg.requirement} pins {dep}=={dver}: no wheel for {plat} Python {python}")
+        else:  # a vendor-index build: the index builds of the same release cover this Python where they cover the OS
+            row = gen.releases(name).get(version)
+            if row and row.get("wheels", {}).get(plat):
+                assert _wheel_exists(name, version, plat, python, None), (
+                    f"{pkg.requirement} from {pkg.index_url}: the release has no {plat} wheel for Python {python}")
+
+
+def test_the_sweep_gets_answers_not_only_refusals():
+    # A sweep where everything is refused would pass trivially: most combinations must get an answer.
+    answered = 0
+    for os_, arch, py, fw, gpu in CASES:
+        res = resolve(Request(specs=parse_specs(list(fw)), machine=_machine(os_, arch, py, gpu)))
+        answered += bool(res.ok)
+    assert answered > len(CASES) * 0.6, f"{answered} of {len(CASES)} answered"
+
+
+# --- the classes of error issue 15 lists, as the index tells them ------------------------------------------
+
+def _resolve(packages, cuda=None, **over):
+    m = Machine(os="linux", arch="x86_64", python="3.12", glibc="2.35", source="test")
+    return resolve(Request(specs=parse_specs(packages), cuda=cuda, machine=apply_overrides(m, **over)))
+
+
+def _got(res):
+    return {p.name: (p.version, p.variant) for p in res.packages}
+
+
+def test_torch_2_5_has_python_3_13_only_on_linux_x86_64():
+    assert gen.wheel_floor(gen.release("torch", "2.5.0"), "linux-x86_64", "3.13") is not None
+    for plat in ("linux-aarch64", "windows-x86_64", "macos-arm64"):
+        assert gen.wheel_floor(gen.release("torch", "2.5.0"), plat, "3.13") is None, plat
+    res = _resolve(["torch==2.5.*"], os="windows", python="3.13")
+    assert not res.ok and any(r.rule == "python" for r in res.rejected)
+    assert _got(_resolve(["torch==2.5.*"], python="3.13", no_gpu=True))["torch"][0].startswith("2.5")
+
+
+def test_torchvision_0_20_has_no_python_3_13_wheels():
+    res = _resolve(["torch==2.5.*", "torchvision"], python="3.13", no_gpu=True)
+    assert not res.ok
+    assert any("torchvision 0.20" in r.detail for r in res.rejected)
+
+
+def test_onnxruntime_1_20_2_does_not_exist():
+    assert gen.release("onnxruntime", "1.20.2") is None
+    res = _resolve(["onnxruntime==1.20.2"], no_gpu=True)
+    assert not res.ok
+    assert any(r.rule == "wheel" and "not on the package index" in r.detail for r in res.rejected)
+
+
+def test_jax_0_4_38_cuda12_has_no_aarch64_plugin():
+    rows = gen.releases("jax-cuda12-plugin")
+    assert "linux-aarch64" not in rows["0.4.38"]["wheels"] and "linux-x86_64" in rows["0.4.38"]["wheels"]
+    res = _resolve(["jax==0.4.38"], arch="aarch64", gpu_cc=["9.0"], driver="580.65.06")
+    assert "jax[cuda12]==0.4.38" not in (res.commands["pip"] or "")
+    ok = _resolve(["jax==0.4.38"], gpu_cc=["9.0"], driver="580.65.06")
+    assert ok.ok and "jax[cuda12]==0.4.38" in ok.commands["pip"]
+
+
+def test_jax_3_14_and_3_15_follow_the_index():
+    assert gen.wheel_floor(gen.release("jaxlib", "0.7.1"), "linux-x86_64", "3.14") is not None
+    for v in ("0.4.31", "0.4.33"):
+        assert gen.wheel_floor(gen.release("jaxlib", v), "linux-x86_64", "3.13") is None, v
+    res = _resolve(["jax"], python="3.15", no_gpu=True)
+    assert res.ok and version_tuple(_got(res)["jax"][0]) >= (0, 11, 1)
+
+
+def test_tensorflow_2_4_to_2_8_wheels_are_manylinux2010():
+    for v in ("2.4.0", "2.8.0"):
+        assert gen.wheel_floor(gen.release("tensorflow", v), "linux-x86_64", "3.8") == "2.12", v
