@@ -94,7 +94,7 @@ def _candidate(table: str, machine: Machine, request: Request, release: dict[str
     cand.data.update(release=release, row=row)
     src = source_text(release)
     f = cand.failures
-    lo, hi = release["python"]
+    lo, hi = (release.get("python_by_version") or {}).get(version) or release["python"]
     req = wheels.parse(row["requirement"].format(version=version))
     if row.get("index_url") or req is None or not wheels.covers(machine, req[0], version):
         f += rules.check_python(machine, lo, hi, label, src)  # else the index's wheels decide (below)
@@ -132,7 +132,7 @@ def _success(plan: Plan, table: str, machine: Machine, chosen: Candidate, gpu: b
     plan.ok = True
     plan.cuda = chosen.cuda
     plan.cudnn = row.get("cudnn")
-    lo, hi = release["python"]
+    lo, hi = (release.get("python_by_version") or {}).get(chosen.version) or release["python"]
     plan.reason("resolve.reason.tier2_newest", release, framework=name, version=chosen.version, variant=chosen.variant)
     plan.reason("resolve.reason.python_ok", release, python=machine.python, framework=name, line=release["line"],
                 lo=lo, hi=hi)

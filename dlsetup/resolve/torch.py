@@ -107,7 +107,7 @@ def _candidate(machine: Machine, request: Request, specs: dict[str, Spec], relea
     cand.data.update(release=release, row=row)
     rel_src = source_text(release)
     f = cand.failures
-    lo, hi = pt.python_range(release)
+    lo, hi = pt.python_range(release, version)
     if not wheels.covers(machine, "torch", version):  # else the index's wheels per platform decide (below)
         f += rules.check_python(machine, lo, hi, label, rel_src)
     if plat not in row["platforms"]:
@@ -131,7 +131,7 @@ def _candidate(machine: Machine, request: Request, specs: dict[str, Spec], relea
         f.append(rules.Failure("cuda_pin", t("resolve.rule.cuda_pin", candidate=label, cuda="-", pin=request.cuda), ""))
     for comp in COMPANIONS:
         if comp in specs:
-            cver = pt.companion(release, comp, version)
+            cver = pt.companion(release, comp, version, name)
             if cver is None:
                 f.append(rules.Failure("companion", t("resolve.rule.companion", candidate=label, package=comp),
                                        rel_src, {"package": comp}))
@@ -205,7 +205,7 @@ def _success(plan: Plan, machine: Machine, request: Request, specs: dict[str, Sp
     default = pt.pypi_default(release, plat)
     on_pypi = chosen.data["on_pypi"]
 
-    lo, hi = pt.python_range(release)
+    lo, hi = pt.python_range(release, chosen.version)
     plan.reason("resolve.reason.torch_newest", release, version=chosen.version, variant=chosen.variant)
     plan.reason("resolve.reason.python_ok", release, python=machine.python, framework="torch", line=release["line"],
                 lo=lo, hi=hi)

@@ -136,11 +136,16 @@ def test_torchvision_0_20_has_no_python_3_13_wheels():
     assert any("torchvision 0.20" in r.detail for r in res.rejected)
 
 
-def test_onnxruntime_1_20_2_does_not_exist():
-    assert gen.release("onnxruntime", "1.20.2") is None
-    res = _resolve(["onnxruntime==1.20.2"], no_gpu=True)
-    assert not res.ok
-    assert any(r.rule == "wheel" and "not on the package index" in r.detail for r in res.rejected)
+def test_onnxruntime_1_20_2_does_not_exist_but_the_gpu_build_does():
+    from dlsetup.resolve import wheels
+
+    assert gen.release("onnxruntime", "1.20.2") is None and gen.release("onnxruntime-gpu", "1.20.2") is not None
+    m = _machine("linux", "x86_64", "3.12", False)
+    found = wheels.check(m, "onnxruntime==1.20.2", "onnxruntime 1.20.2")
+    assert [f.rule for f in found] == ["wheel"] and "not on the package index" in found[0].text
+    assert "https://pypi.org/simple/onnxruntime/" in found[0].source
+    assert _got(_resolve(["onnxruntime==1.20.*"], no_gpu=True))["onnxruntime"] == ("1.20.1", "cpu")
+    assert _got(_resolve(["onnxruntime==1.20.*"], gpu_cc=["8.6"], driver="580.95.05"))["onnxruntime-gpu"][0] == "1.20.2"
 
 
 def test_jax_0_4_38_cuda12_has_no_aarch64_plugin():
