@@ -54,7 +54,7 @@ def load_group(group: str) -> dict[str, Any] | None:
     shipped = _read(SHIPPED_DIR / f"{group}.json")
     if os.environ.get("DLSETUP_COMPAT_SHIPPED") != "1":
         user_path = user_dir() / f"{group}.json"
-        if user_path.is_file():
+        if user_path.is_file() and (user_dir() / "manifest.json").is_file():  # a complete, verified refresh
             user = _read(user_path)
             if user is not None and (shipped is None or str(user.get("generated", "")) > str(shipped.get("generated", ""))):
                 user["_origin"] = str(user_path)

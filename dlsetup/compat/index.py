@@ -39,6 +39,13 @@ class IndexError_(Exception):
     """The index did not answer usefully (after retries)."""
 
 
+def simple_base() -> str:
+    """The PEP 691 index to read: ``DLSETUP_INDEX_SIMPLE_URL`` (a mirror that serves the JSON form) or pypi.org."""
+    import os
+
+    return (os.environ.get("DLSETUP_INDEX_SIMPLE_URL") or SIMPLE_BASE).rstrip("/")
+
+
 def url_key(url: str) -> str:
     return hashlib.sha256(url.encode("utf-8")).hexdigest()[:32]
 
@@ -157,7 +164,10 @@ class IndexClient:
     def _send(self, url: str, headers: dict[str, str]) -> httpx.Response:
         delay = self.backoff
         last: Exception | None = None
+        tries = self.retries + 1
         for attempt in range(self.retries + 1):
+            if attempt >= tries:
+                break
             if attempt:
                 self._count("retries")
                 time.sleep(delay)
@@ -168,6 +178,8 @@ class IndexClient:
                     resp = self._client.get(url, headers=headers)
             except httpx.TransportError as exc:
                 last = exc
+                if isinstance(exc, httpx.ConnectError):
+                    tries = min(tries, 2)  # nothing listens there: one more try, not a minute of backoff
                 continue
             if resp.status_code in RETRY_STATUS:
                 last = IndexError_(f"{url}: HTTP {resp.status_code}")
@@ -222,7 +234,7 @@ class IndexClient:
 
     def project_page(self, project: str) -> dict[str, Any] | None:
         """The PEP 691 JSON page of ``project`` (parsed), or None when the index has no such project."""
-        url = f"{SIMPLE_BASE}/{project}/"
+        url = f"{simple_base()}/{project}/"
         entry = self.get_text(url, accept=JSON_ACCEPT)
         if entry is None:
             return None

@@ -286,27 +286,39 @@ def collect(client, projects: tuple[Project, ...], versions: dict[str, set[str]]
     def load_page(p: Project) -> tuple[Project, dict[str, Any] | None]:
         return p, client.project_page(p.name)
 
-    with ThreadPoolExecutor(max_workers=client.concurrency) as pool:
-        for p, page in pool.map(load_page, projects):
-            if page is None:
-                continue
-            pages[p.name] = parse_page(p, page, (versions or {}).get(p.name))
-        jobs = [(pd, key, f) for pd in pages.values() for key, f in sorted(pd.meta_files.items())]
-        if progress:
-            progress(f"{len(pages)} project pages, {len(jobs)} wheel metadata files")
+    pool = ThreadPoolExecutor(max_workers=client.concurrency)
+    try:
+        _collect(client, projects, versions, progress, pages, pool, load_page)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)  # a failure stops the queued requests
+    return _documents(projects, pages)
 
-        def load_meta(job):
-            pd, key, f = job
-            return pd, key, f, client.wheel_metadata(f)
 
-        for pd, (version, plat), f, got in pool.map(load_meta, jobs):
-            if got is None:
-                continue
-            text, how = got
-            meta = parse_metadata(text, pd.project.pin_extras, plat)
-            meta["file"] = f["filename"]
-            client.stats[f"metadata_{how}"] = client.stats.get(f"metadata_{how}", 0) + 1
-            pd.releases[version].setdefault("meta", {})[plat] = meta
+def _collect(client, projects, versions, progress, pages, pool, load_page) -> None:
+    """Pages first (bounded by the pool), then the chosen wheels' metadata."""
+    for p, page in pool.map(load_page, projects):
+        if page is None:
+            continue
+        pages[p.name] = parse_page(p, page, (versions or {}).get(p.name))
+    jobs = [(pd, key, f) for pd in pages.values() for key, f in sorted(pd.meta_files.items())]
+    if progress:
+        progress(f"{len(pages)} project pages, {len(jobs)} wheel metadata files")
+
+    def load_meta(job):
+        pd, key, f = job
+        return pd, key, f, client.wheel_metadata(f)
+
+    for pd, (version, plat), f, got in pool.map(load_meta, jobs):
+        if got is None:
+            continue
+        text, how = got
+        meta = parse_metadata(text, pd.project.pin_extras, plat)
+        meta["file"] = f["filename"]
+        client.stats[f"metadata_{how}"] = client.stats.get(f"metadata_{how}", 0) + 1
+        pd.releases[version].setdefault("meta", {})[plat] = meta
+
+
+def _documents(projects, pages) -> dict[str, dict[str, Any]]:
     docs: dict[str, dict[str, Any]] = {}
     for p in projects:
         pd = pages.get(p.name)

@@ -25,6 +25,14 @@ from dlsetup.compat.index import IndexClient, IndexError_, ReplayTransport, load
 RECORDINGS = Path(__file__).parent / "index_recordings" / "pypi-2026-12-07.jsonl.gz"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_generated():
+    """Generated data is cached per process: a test that installs a refreshed copy must not leak it."""
+    gen.load_group.cache_clear()
+    yield
+    gen.load_group.cache_clear()
+
+
 def _strip(doc: dict) -> dict:
     return {k: v for k, v in doc.items() if k != "generated"}
 
@@ -279,3 +287,83 @@ def test_the_refresh_command_line_writes_generated_files_from_its_cache(tmp_path
     assert report["stats"]["requests"] == 0 and report["stats"]["cached"] > 0
     doc = json.loads((tmp_path / "out" / "torchaudio.json").read_text())
     assert doc["generated"] and "2.11.1" in doc["projects"]["torchaudio"]["releases"]
+
+
+# --- users: dlsetup compat refresh / resolve --refresh -----------------------------------------------------------
+
+class _RecordedIndex(_Server):
+    """The recorded answers served over loopback HTTP, as the index and files host would (file URLs rewritten)."""
+
+    def __init__(self, drop: dict[str, list[str]] | None = None):
+        super().__init__({})
+        from urllib.parse import urlsplit
+
+        for url, entry in load_recordings(RECORDINGS).items():
+            body = entry["body"].replace("https://files.pythonhosted.org", self.url)
+            path = urlsplit(url).path
+            if path.startswith("/simple/") and drop:
+                page = json.loads(body)
+                project = path.split("/")[2]
+                page["files"] = [f for f in page["files"]
+                                 if not any(f"-{v}-" in f["filename"] for v in drop.get(project, []))]
+                body = json.dumps(page)
+            self.files[path] = body.encode()
+
+
+def test_compat_refresh_installs_verified_data_that_resolve_then_uses(cli, monkeypatch):
+    with _RecordedIndex() as srv:
+        monkeypatch.setenv("DLSETUP_INDEX_SIMPLE_URL", f"{srv.url}/simple")
+        r = cli("compat", "refresh", "--json")
+    assert r.code == 0, r.stdout
+    doc = r.json()
+    assert doc["command"] == "compat refresh" and doc["ok"] and doc["projects"] >= 25 and not doc["problems"]
+    target = Path(doc["target"])
+    manifest = json.loads((target / "manifest.json").read_text())
+    assert set(manifest["files"]) == set(doc["files"]) and manifest["schema"] == gen.SCHEMA
+    from dlsetup.compat.update import installed_manifest
+
+    assert installed_manifest(target) == manifest
+    # resolve now says it used the refreshed copy
+    res = cli("resolve", "jax", "--no-gpu", "--python", "3.12", "--json").json()
+    data = [x for x in res["reasons"] if "package-index data" in x["text"]]
+    assert data and str(target) in data[0]["text"]
+
+
+def test_a_refresh_that_lost_releases_is_not_installed(cli, monkeypatch):
+    with _RecordedIndex(drop={"onnxruntime": ["1.20.1"]}) as srv:
+        monkeypatch.setenv("DLSETUP_INDEX_SIMPLE_URL", f"{srv.url}/simple")
+        r = cli("compat", "refresh", "--json")
+    assert r.code == 1
+    doc = r.json()
+    assert not doc["ok"] and any("onnxruntime" in p and "1.20.1" in p for p in doc["problems"])
+    assert not (gen.user_dir() / "manifest.json").exists()
+
+
+def test_compat_refresh_without_the_index_is_a_one_line_error(cli, monkeypatch):
+    monkeypatch.setenv("DLSETUP_INDEX_SIMPLE_URL", "http://127.0.0.1:9/simple")
+    r = cli("compat", "refresh", "--dry-run")
+    assert r.code == 1 and "Traceback" not in r.stderr
+    assert r.stderr.strip().startswith("dlsetup: error: cannot refresh from the package index")
+
+
+def test_resolve_warns_when_the_index_knows_a_newer_release_than_the_tables(monkeypatch):
+    # A refreshed copy (with its manifest) that knows a jax release the hand-kept tables do not.
+    from dlsetup.resolve import Machine, Request, resolve
+    from dlsetup.resolve.specs import parse_specs
+
+    user = gen.user_dir()
+    user.mkdir(parents=True)
+    doc = json.loads((gen.SHIPPED_DIR / "jax.json").read_text())
+    doc["generated"] = "2099-01-01T00:00:00Z"
+    doc["projects"]["jax"]["releases"]["0.13.0"] = {"date": "2099-01-01", "requires_python": ">=3.12",
+                                                    "wheels": {"any": {"py3": ""}}}
+    (user / "jax.json").write_text(refresh.dumps(doc))
+    (user / "manifest.json").write_text("{}")
+    gen.load_group.cache_clear()
+    try:
+        m = Machine(os="linux", arch="x86_64", python="3.12", glibc="2.35", no_gpu=True, source="test")
+        res = resolve(Request(specs=parse_specs(["jax"]), machine=m))
+        assert any("jax 0.13.0 is on the package index" in w and "0.12.1" in w for w in res.warnings)
+        assert res.ok and res.packages[0].version == "0.12.1"
+    finally:
+        gen.load_group.cache_clear()
