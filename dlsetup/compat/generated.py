@@ -111,15 +111,50 @@ def _py_match(tag: str, python: str) -> bool:
     return tag == python or (not free and tag == base)
 
 
-def _requires_python_ok(spec: str | None, python: str) -> bool:
+_OPS = {"==": lambda a, b: a == b, "!=": lambda a, b: a != b, ">=": lambda a, b: a >= b,
+        "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, "<": lambda a, b: a < b}
+
+
+@functools.lru_cache(maxsize=1024)
+def _clauses(spec: str) -> tuple[tuple[str, tuple[int, ...]], ...] | None:
+    """``">=2.14.0,<3"`` -> ``((">=", (2, 14, 0)), ("<", (3,)))``; None when a clause is more than a plain
+    comparison of release numbers (``~=``, ``.*``, pre-releases): then packaging decides."""
+    out = []
+    for part in spec.replace(" ", "").split(","):
+        if not part:
+            continue
+        op = part[:2] if part[:2] in _OPS else part[:1]
+        ver = part[len(op):]
+        if op not in _OPS or not ver.replace(".", "").isdigit():
+            return None
+        out.append((op, tuple(int(x) for x in ver.split("."))))
+    return tuple(out)
+
+
+def spec_contains(spec: str | None, version: str) -> bool:
+    """PEP 440 ``version in spec`` for the plain specifiers the index uses, without importing packaging (which a
+    resolve would otherwise pay ~10 ms for); anything else goes to packaging."""
     if not spec:
         return True
-    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+    clauses = _clauses(spec)
+    if clauses is None:
+        from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
-    try:
-        return SpecifierSet(spec).contains(f"{python.rstrip('t')}.0", prereleases=True)
-    except InvalidSpecifier:
-        return True
+        try:
+            return SpecifierSet(spec).contains(version, prereleases=True)
+        except InvalidSpecifier:
+            return True
+    v = version_tuple(version)
+    for op, want in clauses:
+        n = max(len(v), len(want))
+        a, b = v + (0,) * (n - len(v)), want + (0,) * (n - len(want))
+        if not _OPS[op](a, b):
+            return False
+    return True
+
+
+def _requires_python_ok(spec: str | None, python: str) -> bool:
+    return spec_contains(spec, f"{python.rstrip('t')}.0")
 
 
 def wheel_floor(row: dict[str, Any], platform: str, python: str) -> str | None:

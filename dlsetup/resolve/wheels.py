@@ -103,13 +103,10 @@ def check(machine: Machine, requirement: str, label: str, proxy: bool = False, _
 
 
 def _check_dep(machine: Machine, dep: str, spec: str, label: str, plat: str, depth: int) -> list[Failure]:
-    from packaging.specifiers import InvalidSpecifier, SpecifierSet
-
-    try:
-        spec_set = SpecifierSet(spec)
-    except InvalidSpecifier:
-        return []
-    versions = [v for v, r in gen.releases(dep).items() if not r.get("yanked") and spec_set.contains(v, prereleases=True)]
+    pinned = spec[2:] if spec.startswith("==") and "," not in spec and "*" not in spec else None
+    rels = gen.releases(dep)
+    candidates = [pinned] if pinned is not None and pinned in rels else rels
+    versions = [v for v in candidates if not rels[v].get("yanked") and gen.spec_contains(spec, v)]
     fitting = [v for v in versions if _fits(machine, gen.releases(dep)[v], plat)]
     if not fitting:
         return [Failure("platform" if not any(gen.has_platform(gen.releases(dep)[v], plat) for v in versions)
