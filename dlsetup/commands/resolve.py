@@ -14,7 +14,7 @@ newest release, then the newest CUDA line. Never falls back to a CPU build on a 
 when nothing fits it says why and what would change the answer (exit code 1).
 
 \b
-PACKAGES: torch (default), torchvision, torchaudio, tensorflow, jax, paddlepaddle, onnxruntime,
+PACKAGES: torch (default), torchvision, torchaudio, tensorflow, jax, paddlepaddle, onnxruntime, mindspore,
 with optional version specifiers (torch==2.6.*).
 
 \b

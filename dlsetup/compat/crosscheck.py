@@ -32,6 +32,9 @@ HAND_KEPT = {
     "paddle.variant": "Paddle's GPU builds: Paddle's own index (paddlepaddle.org.cn)",
     "pytorch.glibc (manylinux1-tagged wheels, torch <= 2.6 on Linux x86_64)": "the tag says glibc 2.5, the "
     "binaries were built on CentOS 7 (pytorch/builder manywheel images) and need 2.17: kept stricter than the tag",
+    "mindspore.variant (CUDA / cuDNN)": "the system CUDA and cuDNN a MindSpore build runs with: its install guide "
+    "(the wheel pins no nvidia-* packages), and the per-CUDA wheels it serves outside the index",
+    "mindspore.arch_list": "MindSpore's compiled GPU archs: its CMake release flags",
     "onnxruntime.arch_list": "ONNX Runtime's compiled GPU archs: its build files",
 }
 
@@ -121,7 +124,7 @@ def compare(generated_dir: Path | None = None) -> list[Fact]:
     facts: list[Fact] = []
     _torch(facts)
     _tensorflow(facts)
-    for table in ("jax", "onnxruntime", "paddle"):
+    for table in ("jax", "onnxruntime", "paddle", "mindspore"):
         _tier2(facts, table)
     return facts
 
@@ -237,7 +240,8 @@ def _tier2(facts: list[Fact], table: str) -> None:
                 continue
             rng = _cpython_range(row)
             hand = (release.get("python_by_version") or {}).get(v) or release["python"]
-            if rng and name in ("jaxlib", "onnxruntime", "onnxruntime-gpu", "paddlepaddle"):
+            if rng and name in ("jaxlib", "onnxruntime", "onnxruntime-gpu", "paddlepaddle", "mindspore",
+                                "mindspore-gpu"):
                 facts.append(Fact("python", table, f"{name} {v}", list(hand), rng, _src(name, v)))
             if name == "jax":
                 lib = gen.release("jaxlib", v)

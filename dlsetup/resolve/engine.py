@@ -87,7 +87,7 @@ def resolve(request: Request) -> Resolution:
 
 
 _TABLES = {"torch": "pytorch", "tensorflow": "tensorflow", "jax": "jax", "paddlepaddle": "paddle",
-           "onnxruntime": "onnxruntime"}
+           "onnxruntime": "onnxruntime", "mindspore": "mindspore"}
 
 
 def _hint_relaxed(plan: Plan, family: str, machine: Machine, request: Request, specs: dict[str, Spec]) -> None:
@@ -120,7 +120,8 @@ def _resolve_family(family: str, machine: Machine, request: Request, specs: dict
 
 # The distribution whose releases stand for each family, and its hand-kept table.
 _MAIN = {"torch": ("torch", "pytorch"), "tensorflow": ("tensorflow", "tensorflow"), "jax": ("jax", "jax"),
-         "paddlepaddle": ("paddlepaddle", "paddle"), "onnxruntime": ("onnxruntime", "onnxruntime")}
+         "paddlepaddle": ("paddlepaddle", "paddle"), "onnxruntime": ("onnxruntime", "onnxruntime"),
+         "mindspore": ("mindspore", "mindspore")}
 
 
 def _data_notes(res: Resolution, families: dict[str, dict[str, Spec]]) -> None:

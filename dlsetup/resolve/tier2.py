@@ -28,7 +28,7 @@ from dlsetup.resolve.plan import (
 )
 from dlsetup.resolve.specs import spec_matches
 
-TABLES = {"jax": "jax", "paddlepaddle": "paddle", "onnxruntime": "onnxruntime"}
+TABLES = {"jax": "jax", "paddlepaddle": "paddle", "onnxruntime": "onnxruntime", "mindspore": "mindspore"}
 
 
 def resolve_tier2(family: str, machine: Machine, request: Request, specs: dict[str, Spec]) -> Plan:

@@ -21,7 +21,7 @@ PLATFORMS = [("linux", "x86_64"), ("linux", "aarch64"), ("windows", "x86_64"), (
              ("macos", "x86_64")]
 PYTHONS = ["3.9", "3.10", "3.11", "3.12", "3.13", "3.14", "3.15"]
 FRAMEWORKS = [["torch"], ["torch", "torchvision", "torchaudio"], ["tensorflow"], ["jax"], ["onnxruntime"],
-              ["paddlepaddle"]]
+              ["paddlepaddle"], ["mindspore"]]
 PLAT_KEY = {("linux", "x86_64"): "linux-x86_64", ("linux", "aarch64"): "linux-aarch64",
             ("windows", "x86_64"): "windows-x86_64", ("macos", "arm64"): "macos-arm64",
             ("macos", "x86_64"): "macos-x86_64"}
@@ -168,3 +168,29 @@ def test_jax_3_14_and_3_15_follow_the_index():
 def test_tensorflow_2_4_to_2_8_wheels_are_manylinux2010():
     for v in ("2.4.0", "2.8.0"):
         assert gen.wheel_floor(gen.release("tensorflow", v), "linux-x86_64", "3.8") == "2.12", v
+
+
+# --- MindSpore (mindspore-ai/docs install/mindspore_gpu_install_pip_en.md; the index's mindspore / mindspore-gpu) --
+
+def test_mindspore_2_x_is_the_unified_index_wheel_with_system_cuda():
+    res = _resolve(["mindspore"], gpu_cc=["8.6"], driver="535.104.05", python="3.11")
+    assert res.ok and _got(res) == {"mindspore": ("2.10.0", "cuda11.6")}
+    assert res.commands["pip"] == "python -m pip install mindspore==2.10.0"
+    assert res.cudnn == "8.5"
+    assert any("mindspore-ai/docs:install/mindspore_gpu_install_nightly_en.md" in r.source for r in res.reasons)
+
+
+def test_mindspore_1_x_gpu_is_the_mindspore_gpu_distribution():
+    res = _resolve(["mindspore==1.10.*"], gpu_cc=["8.6"], driver="535.104.05", python="3.9")
+    assert _got(res) == {"mindspore-gpu": ("1.10.0", "cuda11.1")}
+    # 1.0/1.1 had only cp37 wheels on the index
+    res = _resolve(["mindspore==1.1.*"], gpu_cc=["7.0"], driver="470.82.01", python="3.8")
+    assert not res.ok and any(h.text.startswith("use Python 3.7") for h in res.hints)
+
+
+def test_mindspore_python_and_platforms_follow_the_index():
+    res = _resolve(["mindspore"], python="3.13", no_gpu=True)
+    assert not res.ok and any("Python 3.12" in h.text for h in res.hints)
+    assert _got(_resolve(["mindspore"], os="windows", python="3.12", no_gpu=True)) == {"mindspore": ("2.10.0", "cpu")}
+    # no GPU build on Windows: the CPU answer needs --no-gpu, a GPU machine is refused
+    assert not _resolve(["mindspore"], os="windows", python="3.12", gpu_cc=["8.6"], driver="580.95.05").ok
