@@ -194,3 +194,16 @@ def test_mindspore_python_and_platforms_follow_the_index():
     assert _got(_resolve(["mindspore"], os="windows", python="3.12", no_gpu=True)) == {"mindspore": ("2.10.0", "cpu")}
     # no GPU build on Windows: the CPU answer needs --no-gpu, a GPU machine is refused
     assert not _resolve(["mindspore"], os="windows", python="3.12", gpu_cc=["8.6"], driver="580.95.05").ok
+
+
+def test_tensorflow_2_21_and_cuda_sets_floors_so_the_answer_says_what_pip_installs_today():
+    res = _resolve(["tensorflow"], gpu_cc=["8.6"], driver="580.95.05", python="3.12")
+    assert _got(res) == {"tensorflow": ("2.21.0", "and-cuda")}
+    # METADATA: nvidia-cuda-runtime-cu12<13.0,>=12.5.82; the newest such wheel on the index is 12.9.79
+    assert res.cuda == "12.9"
+    floor = [r for r in res.reasons if "sets only floors" in r.text]
+    assert floor and "12.9.79" in floor[0].text and "9.28.0.42" in floor[0].text
+    assert "tensorflow-2.21.0-" in floor[0].source
+    # 2.19 pins exactly: what the table says is what gets installed
+    res = _resolve(["tensorflow==2.19.*"], gpu_cc=["8.6"], driver="580.95.05", python="3.12")
+    assert res.cuda == "12.5" and not [r for r in res.reasons if "sets only floors" in r.text]
