@@ -44,6 +44,11 @@ def _read(path: Path) -> dict[str, Any] | None:
         return None
     if not isinstance(doc, dict) or doc.get("schema") != SCHEMA or not isinstance(doc.get("projects"), dict):
         return None
+    for proj in doc["projects"].values():  # a damaged copy falls back to the shipped data, never a traceback
+        if not isinstance(proj, dict) or not isinstance(proj.get("releases"), dict):
+            return None
+        if not all(isinstance(r, dict) and isinstance(r.get("wheels", {}), dict) for r in proj["releases"].values()):
+            return None
     return doc
 
 

@@ -367,3 +367,29 @@ def test_resolve_warns_when_the_index_knows_a_newer_release_than_the_tables(monk
         assert res.ok and res.packages[0].version == "0.12.1"
     finally:
         gen.load_group.cache_clear()
+
+
+def test_resolve_refresh_fetches_first_then_answers(cli, monkeypatch):
+    with _RecordedIndex() as srv:
+        monkeypatch.setenv("DLSETUP_INDEX_SIMPLE_URL", f"{srv.url}/simple")
+        r = cli("resolve", "torch", "torchaudio", "--cuda", "13.2", "--gpu-cc", "8.9", "--driver", "595.45.04",
+                "--python", "3.12", "--refresh", "--json")
+    assert r.code == 0, r.stderr
+    doc = r.json()
+    # the cu132 pair the package index serves: torch 2.15.0 and torchaudio 2.11.1, one index
+    assert [(p["name"], p["version"], p["index_url"]) for p in doc["packages"]] == [
+        ("torch", "2.15.0", None), ("torchaudio", "2.11.1", None)]
+    assert (gen.user_dir() / "manifest.json").is_file()
+    assert any(str(gen.user_dir()) in x["text"] for x in doc["reasons"] if "package-index data" in x["text"])
+
+
+def test_a_damaged_user_copy_falls_back_to_the_shipped_data(cli):
+    user = gen.user_dir()
+    user.mkdir(parents=True)
+    (user / "manifest.json").write_text("{}")
+    (user / "torch.json").write_text('{"schema": 1, "generated": "2099-01-01T00:00:00Z", '
+                                     '"projects": {"torch": {"releases": {"9.0.0": "oops"}}}}')
+    r = cli("resolve", "torch", "--no-gpu", "--python", "3.12", "--json")
+    assert r.code == 0 and "Traceback" not in r.stderr
+    text = [x["text"] for x in r.json()["reasons"] if "package-index data" in x["text"]]
+    assert text and "shipped with dlsetup" in text[0]
