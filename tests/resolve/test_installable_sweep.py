@@ -71,14 +71,18 @@ def _pins(name: str, version: str, extras: set[str], plat: str) -> dict[str, str
     return out
 
 
-CASES = [(os, arch, py, tuple(fw), gpu) for (os, arch) in PLATFORMS for py in PYTHONS for fw in FRAMEWORKS
+CASES = [(os, arch, py, tuple(fw), gpu, "2.35") for (os, arch) in PLATFORMS for py in PYTHONS for fw in FRAMEWORKS
          for gpu in ((False, True) if os != "macos" else (False,))]
+# An old glibc (CentOS 7 / manylinux2014 hosts): only wheels whose manylinux tag it meets may be named.
+CASES += [("linux", arch, py, tuple(fw), gpu, "2.17") for arch in ("x86_64", "aarch64") for py in PYTHONS[:4]
+          for fw in FRAMEWORKS for gpu in (False, True)]
 
 
-@pytest.mark.parametrize("os_,arch,python,frameworks,gpu", CASES,
-                         ids=[f"{c[0]}-{c[1]}-py{c[2]}-{'+'.join(c[3])}-{'gpu' if c[4] else 'cpu'}" for c in CASES])
-def test_every_answer_names_only_wheels_the_index_has(os_, arch, python, frameworks, gpu):
-    machine = _machine(os_, arch, python, gpu)
+@pytest.mark.parametrize("os_,arch,python,frameworks,gpu,glibc", CASES,
+                         ids=[f"{c[0]}-{c[1]}-py{c[2]}-{'+'.join(c[3])}-{'gpu' if c[4] else 'cpu'}-glibc{c[5]}"
+                              for c in CASES])
+def test_every_answer_names_only_wheels_the_index_has(os_, arch, python, frameworks, gpu, glibc):
+    machine = _machine(os_, arch, python, gpu, glibc)
     res = resolve(Request(specs=parse_specs(list(frameworks)), machine=machine))
     plat = PLAT_KEY[(os_, arch)]
     for pkg in res.packages:
@@ -104,8 +108,8 @@ def test_every_answer_names_only_wheels_the_index_has(os_, arch, python, framewo
 def test_the_sweep_gets_answers_not_only_refusals():
     # A sweep where everything is refused would pass trivially: most combinations must get an answer.
     answered = 0
-    for os_, arch, py, fw, gpu in CASES:
-        res = resolve(Request(specs=parse_specs(list(fw)), machine=_machine(os_, arch, py, gpu)))
+    for os_, arch, py, fw, gpu, glibc in CASES:
+        res = resolve(Request(specs=parse_specs(list(fw)), machine=_machine(os_, arch, py, gpu, glibc)))
         answered += bool(res.ok)
     assert answered > len(CASES) * 0.6, f"{answered} of {len(CASES)} answered"
 
