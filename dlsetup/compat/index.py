@@ -35,7 +35,7 @@ USER_AGENT = f"dlsetup-compat-refresh/{__version__} (+https://github.com/dlsetup
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 
 
-class IndexError_(Exception):
+class IndexFetchError(Exception):
     """The index did not answer usefully (after retries)."""
 
 
@@ -182,13 +182,13 @@ class IndexClient:
                     tries = min(tries, 2)  # nothing listens there: one more try, not a minute of backoff
                 continue
             if resp.status_code in RETRY_STATUS:
-                last = IndexError_(f"{url}: HTTP {resp.status_code}")
+                last = IndexFetchError(f"{url}: HTTP {resp.status_code}")
                 retry_after = resp.headers.get("retry-after", "")
                 if retry_after.isdigit():
                     delay = max(delay, min(float(retry_after), 30.0))
                 continue
             return resp
-        raise IndexError_(str(last))
+        raise IndexFetchError(str(last))
 
     def _cache_path(self, key: str) -> Path | None:
         return None if self.cache_dir is None else self.cache_dir / key[:2] / f"{key}.json.gz"
@@ -227,7 +227,7 @@ class IndexClient:
             self._store(key, entry)
             return None
         if resp.status_code != 200:
-            raise IndexError_(f"{url}: HTTP {resp.status_code}")
+            raise IndexFetchError(f"{url}: HTTP {resp.status_code}")
         entry = {"url": url, "status": 200, "etag": resp.headers.get("etag"), "body": resp.text}
         self._store(key, entry)
         return entry
@@ -241,7 +241,7 @@ class IndexClient:
         try:
             page = json.loads(entry["body"])
         except ValueError as exc:
-            raise IndexError_(f"{url}: not JSON ({exc})") from exc
+            raise IndexFetchError(f"{url}: not JSON ({exc})") from exc
         page["_url"] = url
         return page
 
@@ -253,7 +253,7 @@ class IndexClient:
             return resp.content
         if resp.status_code == 200 and len(resp.content) > end:
             return resp.content[start:end + 1]  # a server without range support (tests' tiny wheels only)
-        raise IndexError_(f"{url}: range request answered HTTP {resp.status_code}")
+        raise IndexFetchError(f"{url}: range request answered HTTP {resp.status_code}")
 
     def wheel_metadata(self, file: dict[str, Any]) -> tuple[str, str] | None:
         """``(METADATA text, how)`` for one file entry of a project page; ``how`` is ``"pep658"`` or ``"range"``.
@@ -300,7 +300,7 @@ class IndexClient:
                     return None
                 return zf.read(names[0]).decode("utf-8", "replace")
         except (zipfile.BadZipFile, OSError, ValueError) as exc:
-            raise IndexError_(f"{url}: cannot read the wheel's METADATA ({exc})") from exc
+            raise IndexFetchError(f"{url}: cannot read the wheel's METADATA ({exc})") from exc
 
 
 def _reduce(entry: dict[str, Any]) -> dict[str, Any]:

@@ -404,9 +404,9 @@ def main(argv: list[str] | None = None) -> int:
         result = run(args.out, only=args.only, cache=cache, record=args.record, concurrency=args.concurrency,
                      revalidate=not args.offline, stamp=stamp, progress=lambda m: print(m, file=sys.stderr))
     except Exception as exc:  # network and index errors: one line, exit 1
-        from dlsetup.compat.index import IndexError_
+        from dlsetup.compat.index import IndexFetchError
 
-        if isinstance(exc, (IndexError_, OSError)) or type(exc).__module__.startswith("httpx"):
+        if isinstance(exc, (IndexFetchError, OSError)) or type(exc).__module__.startswith("httpx"):
             print(f"refresh failed: {exc}", file=sys.stderr)
             return 1
         raise

@@ -119,12 +119,12 @@ def refresh_checked(*, dry_run: bool = False, transport=None, progress=None) -> 
     """:func:`refresh_user_data` with network and disk errors as a one-line :class:`OperationFailed` (exit 1)."""
     import httpx
 
-    from dlsetup.compat.index import IndexError_
+    from dlsetup.compat.index import IndexFetchError
     from dlsetup.errors import OperationFailed
 
     try:
         return refresh_user_data(dry_run=dry_run, transport=transport, progress=progress)
-    except (IndexError_, httpx.HTTPError) as exc:
+    except (IndexFetchError, httpx.HTTPError) as exc:
         raise OperationFailed("compat.error.network", error=str(exc) or type(exc).__name__) from exc
     except OSError as exc:
         raise OperationFailed("compat.error.write", error=str(exc)) from exc

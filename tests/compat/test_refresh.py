@@ -20,7 +20,7 @@ import pytest
 
 from dlsetup.compat import crosscheck, refresh
 from dlsetup.compat import generated as gen
-from dlsetup.compat.index import IndexClient, IndexError_, ReplayTransport, load_recordings
+from dlsetup.compat.index import IndexClient, IndexFetchError, ReplayTransport, load_recordings
 
 RECORDINGS = Path(__file__).parent / "index_recordings" / "pypi-2026-12-07.jsonl.gz"
 
@@ -272,7 +272,7 @@ def test_retries_with_backoff_then_gives_up(tmp_path):
             assert client.get_text(f"{srv.url}/simple/x/")["body"] == "{}"
             assert client.stats["retries"] == 2
     with _Server({}, fail_first=10) as srv:
-        with IndexClient(None, retries=2, backoff=0.01) as client, pytest.raises(IndexError_):
+        with IndexClient(None, retries=2, backoff=0.01) as client, pytest.raises(IndexFetchError):
             client.get_text(f"{srv.url}/simple/y/")
         assert len(srv.log) == 3
 
