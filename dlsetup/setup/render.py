@@ -36,6 +36,7 @@ def plan_lines(r: SetupResult) -> list[tuple[str, str]]:
     for reason in p.get("reasons", [])[:4]:
         rows.append((t("setup.label.why"), reason.get("text", "")))
     rows.append((t("setup.label.mirror"), p["mirror"]["why"]))
+    rows.append((t("setup.label.channels"), ", ".join(p["conda"]["channels"]) or "-"))
     d = p["download"]
     if d.get("conda_packages") is not None:
         conda = t("setup.label.download_conda", count=d["conda_packages"], size=size_text(d.get("conda_bytes")))

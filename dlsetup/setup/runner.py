@@ -147,10 +147,10 @@ def run_setup(opts: Options, confirm=None) -> SetupResult:
         choice = S.choose_mirror(opts.mirror, variant=rplan.variant, offline=opts.offline, save=not opts.dry_run)
         choice.files = S.mirror_files(choice)
     mirror_data = to_jsonable(choice)
-    mirror_digest = inputs_hash({"mirror": choice.mirror, "files": choice.files})
+    mirror_digest = inputs_hash({"mirror": choice.mirror})
     if not choice.mirror:
         run.set("mirror", SKIPPED, choice.why, mirror_data, t0)
-    elif state.finished("mirror", mirror_digest) is not None:
+    elif not choice.files:  # the configuration already points there (an earlier run, or the user)
         run.set("mirror", CACHED, choice.why, mirror_data, t0)
     else:
         run.set("mirror", PLANNED if opts.dry_run else "", choice.why, mirror_data, t0)
@@ -159,8 +159,10 @@ def run_setup(opts: Options, confirm=None) -> SetupResult:
     t0 = time.perf_counter()
     lock_path = out_dir / "conda-lock.yml"
     report_path = out_dir / "setup-report.html"
-    create_inputs = {"recipe": opts.recipe, "conda": spec.conda, "pip": spec.pip, "channels": spec.channels,
-                     "index": spec.pip_index_url, "backend": opts.backend, "prefix": str(prefix),
+    # what decides the environment's content, as it will be fetched (through the mirror when there is one)
+    create_inputs = {"recipe": opts.recipe, "conda": spec.conda, "pip": spec.pip,
+                     "channels": S.mirrored_channels(spec.channels, choice.mirror),
+                     "index": choice.torch_index or spec.pip_index_url, "backend": opts.backend, "prefix": str(prefix),
                      "mirror": choice.mirror, "python": opts.python}
     create_digest = inputs_hash(create_inputs)
     create_done = state.finished("create", create_digest) is not None and S.env_exists(prefix)
