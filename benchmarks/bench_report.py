@@ -31,14 +31,24 @@ GOAL_REPORT_S = 2.0
 GOAL_SETUP_DRY_S = 1.0
 
 
+CPU: list[float] = []  # median CPU seconds (user+sys) of the last measured command: steadier on a busy box
+
+
 def wall(argv: list[str], runs: int, env: dict[str, str] | None = None, warmup: int = 1) -> float:
+    import resource
+
     full = dict(os.environ, NO_COLOR="1", **(env or {}))
-    times = []
+    times, cpu = [], []
     for i in range(warmup + runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=full, cwd=ROOT, check=False)
+        elapsed = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
         if i >= warmup:
-            times.append(time.perf_counter() - start)
+            times.append(elapsed)
+            cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    CPU.append(statistics.median(cpu))
     return statistics.median(times)
 
 
@@ -61,19 +71,23 @@ def main() -> int:
         env = {"HOME": str(home), "DLSETUP_STATE_DIR": str(home / "state"), "DLSETUP_CACHE_DIR": str(home / "cache"),
                "DLSETUP_CONFIG_DIR": str(home / "config"), "XDG_CONFIG_HOME": str(home / ".config")}
         anchor = wall([PY, "-c", "pass"], args.runs)
-        print(f"  python -c pass                             {anchor * 1000:7.1f} ms   (anchor)")
+        print(f"  python -c pass                             {anchor * 1000:7.1f} ms   (anchor)   cpu {CPU[-1] * 1000:.0f} ms")
         rows = []
         for label, extra in (("report 200 (text)", []), ("report 200 --json", ["--json"]),
                              ("report 200 --html", ["--html", str(Path(tmp) / "r.html")])):
             s = wall([PY, "-m", "dlsetup", "report", str(snaps), *extra], args.runs, env)
             rows.append((label, s, GOAL_REPORT_S))
-            print(f"  dlsetup {label:34s} {s * 1000:7.1f} ms   ({s / anchor:.1f}x the anchor)")
+            print(f"  dlsetup {label:34s} {s * 1000:7.1f} ms   ({s / anchor:.1f}x the anchor)   cpu {CPU[-1] * 1000:.0f} ms")
         fixture = ROOT / "tests" / "fixtures" / "snapshots" / "rtx4090-torch-cpu.json"
         setup_cmd = [PY, "-m", "dlsetup", "setup", "--dry-run", "--snapshot", str(fixture), "--mirror", "none"]
         if subprocess.run([PY, "-m", "dlsetup", "setup", "--help"], capture_output=True, cwd=ROOT).returncode == 0:
             s = wall(setup_cmd, args.runs, env)
-            rows.append(("setup --dry-run", s, GOAL_SETUP_DRY_S))
-            print(f"  dlsetup {'setup --dry-run --snapshot':34s} {s * 1000:7.1f} ms   ({s / anchor:.1f}x the anchor)")
+            rows.append(("setup --dry-run --snapshot", s, GOAL_SETUP_DRY_S))
+            print(f"  dlsetup {'setup --dry-run --snapshot':34s} {s * 1000:7.1f} ms   ({s / anchor:.1f}x the anchor)   cpu {CPU[-1] * 1000:.0f} ms")
+            live = [PY, "-m", "dlsetup", "setup", "--dry-run"]  # this machine: live probe, resolve, plan
+            s = wall(live, args.runs, env)
+            rows.append(("setup --dry-run (this machine)", s, GOAL_SETUP_DRY_S))
+            print(f"  dlsetup {'setup --dry-run (this machine)':34s} {s * 1000:7.1f} ms   ({s / anchor:.1f}x the anchor)   cpu {CPU[-1] * 1000:.0f} ms")
     print()
     for label, s, goal in rows:
         print(f"{verdict(s <= goal)}  {label} <= {goal:.1f} s: {s:.3f} s")

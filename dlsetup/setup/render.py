@@ -80,8 +80,9 @@ def render_text(console: Any, r: SetupResult) -> None:
         console.print(f"[bold]{escape(t('setup.label.next'))}[/bold]")
         for line in r.next_steps:
             console.print(f"  [cyan]{escape(line)}[/cyan]")
-    console.print()
-    console.print(escape(t(f"setup.outcome.{r.outcome}", env=r.env)))
+    if r.outcome:  # empty while the plan is shown with the question
+        console.print()
+        console.print(escape(t(f"setup.outcome.{r.outcome}", env=r.env)))
 
 
 def confirm_text(r: SetupResult) -> str:

@@ -198,10 +198,16 @@ def run_setup(opts: Options, confirm=None) -> SetupResult:
             run.set("verify", SKIPPED)
         return run.stop(PLAN_ONLY, exitcodes.OK)
     if not create_done and not opts.yes:
+        pending = [s for s in result.steps if s.status == ""]
         if confirm is None or not _interactive():
             run.set("plan", NOT_RUN, t("setup.plan.needs_yes"), {}, t0)
             return run.stop(NEEDS_CONFIRMATION, exitcodes.USAGE)
-        if not confirm(result):
+        for s in pending:
+            s.status = PLANNED  # shown with the question
+        answer = confirm(result)
+        for s in pending:
+            s.status = ""
+        if not answer:
             run.set("plan", NOT_RUN, t("setup.plan.declined"), {}, t0)
             return run.stop(DECLINED, exitcodes.FAILED)
     run.set("plan", DONE, t("setup.plan.confirmed" if not create_done else "setup.plan.nothing_new"), {}, t0)

@@ -208,3 +208,35 @@ def test_chinese(cli):
     assert r.code == 0 and "检查机器" in r.stdout and "以上是计划" in r.stdout
     r = cli("setup", "--dry-run", "--lang", "zh", "--snapshot", str(SNAPSHOTS / "nouveau-no-driver.json"))
     assert r.code == 1 and "重启后再次运行 dlsetup setup" in r.stdout
+
+
+def test_asks_once_on_a_terminal_and_no_changes_nothing(lab_mirror, isolated_env):
+    """On a real terminal (a pty) setup shows the plan and asks one question; answering no changes nothing."""
+    import pty
+    import select
+
+    master, slave = pty.openpty()
+    env = dict(os.environ, PYTHONPATH=str(REPO), NO_COLOR="1")
+    proc = subprocess.Popen([sys.executable, "-m", "dlsetup", "setup", "--mirror", "lab", "--python", PY_VER],
+                            stdin=slave, stderr=slave, stdout=subprocess.PIPE, env=env, cwd=REPO)
+    os.close(slave)
+    seen = b""
+    deadline = time.monotonic() + 180
+    while b"as planned above?" not in seen and time.monotonic() < deadline and proc.poll() is None:
+        ready, _, _ = select.select([master], [], [], 0.5)
+        if ready:
+            try:
+                seen += os.read(master, 65536)
+            except OSError:
+                break
+    text = seen.decode("utf-8", "replace")
+    assert "Create environment dl as planned above?" in text, text[-3000:]
+    assert "Download" in text and "conda packages" in text  # the plan came before the question
+    os.write(master, b"n\n")
+    out, _ = proc.communicate(timeout=60)
+    os.close(master)
+    assert proc.returncode == 1
+    assert "Nothing was changed." in out.decode()
+    assert not (isolated_env / ".conda" / "envs" / "dl").exists()
+    assert not (isolated_env / ".local" / "state" / "dlsetup" / "setup" / "dl.json").exists()
+    assert text.count("as planned above?") == 1
