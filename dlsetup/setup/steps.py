@@ -244,6 +244,11 @@ def write_report(verify_result, decisions_html: str, path: Path) -> str:
 
     page = render_html(verify_result, verify_document(verify_result))
     page = page.replace("<body>", "<body>" + decisions_html, 1)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(path, page)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_text_atomic(path, page)
+    except OSError as exc:
+        from dlsetup.errors import OperationFailed
+
+        raise OperationFailed("core.error.not_writable", path=str(path), reason=exc.strerror or str(exc)) from None
     return str(path)

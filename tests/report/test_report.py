@@ -276,3 +276,10 @@ def test_html_page_renders_in_chromium_with_the_json_numbers(cli, tmp_path):
     shot = tmp_path / "report.png"
     headless(browser, tmp_path, f"--screenshot={shot}", "--window-size=1200,1600", page_path.as_uri())
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_html_path_checked_before_reading(cli, tmp_path):
+    r = cli("report", str(FIXTURES), "--html", str(tmp_path))  # a directory
+    assert r.code == 2 and "is a directory" in r.stderr
+    r = cli("report", str(FIXTURES), "--html", str(tmp_path / "missing" / "x.html"))
+    assert r.code == 2 and not (tmp_path / "missing").exists()
