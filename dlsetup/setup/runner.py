@@ -185,10 +185,17 @@ def run_setup(opts: Options, confirm=None) -> SetupResult:
     }
     result.plan = plan
     if not create_done and not opts.dry_run:
-        with _progress("solve"):
-            preview = S.preview_env(opts.env, spec, rplan, backend=opts.backend, offline=opts.offline,
-                                    choice=choice)
-        plan["download"].update(conda_packages=len(preview.packages), known=preview.solved,
+        try:
+            with _progress("solve"):
+                preview = S.preview_env(opts.env, spec, rplan, backend=opts.backend, offline=opts.offline,
+                                        choice=choice)
+        except DlsetupError as exc:
+            return _failed(run, "plan", exc, t0)
+        if not preview.solved:  # a channel out of reach: say so now rather than ask about a plan that cannot work
+            run.set("plan", FAILED, preview.solve_error or "", {"error": "envs.error.channel_unreachable"}, t0)
+            result.next_steps.append(t("setup.next.retry"))
+            return run.stop(FAILED, exitcodes.FAILED)
+        plan["download"].update(conda_packages=len(preview.packages), known=True,
                                 conda_bytes=S.conda_download_bytes(preview.packages))
     if opts.dry_run:
         run.set("plan", DONE, t("setup.plan.dry_run"), {}, t0)
@@ -226,9 +233,12 @@ def run_setup(opts: Options, confirm=None) -> SetupResult:
         run.set("create", CACHED, t("setup.create.cached", prefix=str(prefix)), state.finished("create", create_digest))
     else:
         state.forget("create", "lock", "verify", "report")
-        with _progress("create"):
-            created = S.create_env(opts.env, opts.recipe, backend=opts.backend, offline=opts.offline,
-                                   python=opts.python)
+        try:
+            with _progress("create"):
+                created = S.create_env(opts.env, opts.recipe, backend=opts.backend, offline=opts.offline,
+                                       python=opts.python)
+        except DlsetupError as exc:
+            return _failed(run, "create", exc, t0)
         data = {"prefix": created.prefix, "conda_packages": len(created.packages),
                 "pip_packages": [f"{p.name}=={p.version}" for p in created.pip_packages],
                 "duration_s": created.duration_s, "activate": created.activate}
@@ -244,8 +254,11 @@ def run_setup(opts: Options, confirm=None) -> SetupResult:
     if state.finished("lock", lock_digest) is not None and lock_path.is_file():
         run.set("lock", CACHED, t("setup.lock.cached", path=str(lock_path)), {"path": str(lock_path)}, t0)
     else:
-        with _progress("lock"):
-            written = S.write_lock(opts.env, lock_path, backend=opts.backend)
+        try:
+            with _progress("lock"):
+                written = S.write_lock(opts.env, lock_path, backend=opts.backend)
+        except DlsetupError as exc:
+            return _failed(run, "lock", exc, t0)
         state.record("lock", lock_digest, {"path": written})
         run.set("lock", DONE, t("setup.lock.done", path=written), {"path": written}, t0)
     result.lock = str(lock_path)
@@ -265,8 +278,11 @@ def run_setup(opts: Options, confirm=None) -> SetupResult:
             return run.stop(FAILED, exitcodes.FAILED)
         return _finish(run, result)
     t0 = time.perf_counter()
-    with _progress("verify"):
-        vres = S.run_verify(prefix, opts.verify)
+    try:
+        with _progress("verify"):
+            vres = S.run_verify(prefix, opts.verify)
+    except DlsetupError as exc:
+        return _failed(run, "verify", exc, t0)
     passed = sum(1 for st in vres.stages for c in st.checks if c.status == "pass")
     total = sum(len(st.checks) for st in vres.stages)
     summary = t("setup.verify.done", status=vres.status, passed=passed, total=total, torch=vres.torch or "-",
@@ -277,7 +293,10 @@ def run_setup(opts: Options, confirm=None) -> SetupResult:
     t0 = time.perf_counter()
     from dlsetup.setup.render import decisions_html
 
-    written = S.write_report(vres, decisions_html(result), report_path)
+    try:
+        written = S.write_report(vres, decisions_html(result), report_path)
+    except DlsetupError as exc:
+        return _failed(run, "report", exc, t0)
     result.report = written
     run.set("report", DONE, t("setup.report.done", path=written), {"path": written}, t0)
     state.record("verify", verify_digest, vdata)
@@ -285,6 +304,17 @@ def run_setup(opts: Options, confirm=None) -> SetupResult:
         result.next_steps.append(f"dlsetup verify --env {opts.env}")
         return run.stop(FAILED, exitcodes.FAILED)
     return _finish(run, result)
+
+
+def _failed(run: _Run, step: str, exc: DlsetupError, started: float) -> SetupResult:
+    """A step that failed: bad input (exit 2) stays a one-line error; an operation that failed (a channel out of
+    reach, a solve, a download) is recorded on its step, and the run stops with exit 1. Finished steps stay
+    recorded, so the next run continues here."""
+    if exc.exit_code == exitcodes.USAGE:
+        raise exc
+    run.set(step, FAILED, exc.message(), {"error": exc.key}, started)
+    run.result.next_steps.append(t("setup.next.retry"))
+    return run.stop(FAILED, exitcodes.FAILED)
 
 
 def _finish(run: _Run, result: SetupResult) -> SetupResult:

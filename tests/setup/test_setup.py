@@ -240,3 +240,18 @@ def test_asks_once_on_a_terminal_and_no_changes_nothing(lab_mirror, isolated_env
     assert not (isolated_env / ".conda" / "envs" / "dl").exists()
     assert not (isolated_env / ".local" / "state" / "dlsetup" / "setup" / "dl.json").exists()
     assert text.count("as planned above?") == 1
+
+
+def test_a_channel_out_of_reach_fails_at_the_plan_before_asking(cli, isolated_env, isolated_rattler_cache):
+    """conda-forge out of reach (channels go to a closed port on 127.0.0.1 through channel_alias): the solve behind
+    the plan fails, so setup stops there, on that step, having written nothing."""
+    (isolated_env / ".condarc").write_text("channel_alias: http://127.0.0.1:9\n")
+    r = cli("setup", "--yes", "--json")
+    assert r.code == 1, r
+    doc = r.json()
+    st = statuses(doc)
+    assert st["plan"] == "failed" and st["create"] == "not_run" and doc["outcome"] == "failed"
+    plan_step = next(s for s in doc["steps"] if s["name"] == "plan")
+    assert "cannot reach channel http://127.0.0.1:9/conda-forge" in plan_step["summary"]
+    assert "run dlsetup setup again" in doc["next_steps"][-1]
+    assert not Path(doc["prefix"]).exists() and not Path(doc["state_file"]).exists()
