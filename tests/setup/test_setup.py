@@ -89,8 +89,7 @@ def test_end_to_end_through_the_lab_mirror(cli, lab_mirror, isolated_env):
 
 def test_interrupted_after_the_environment_is_created_then_resumed(cli, lab_mirror, isolated_env):
     """A real Ctrl-C (SIGINT to a real process) once the environment step is recorded; the second run skips it."""
-    argv = [sys.executable, "-m", "dlsetup", "setup", "--yes", "--mirror", "lab", "--python", PY_VER,
-            "--verify", "default"]
+    argv = [sys.executable, "-m", "dlsetup", "setup", "--yes", "--mirror", "lab", "--python", PY_VER]
     state = isolated_env / ".local" / "state" / "dlsetup" / "setup" / "dl.json"
     env = dict(os.environ, PYTHONPATH=str(REPO))
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO)
@@ -105,7 +104,7 @@ def test_interrupted_after_the_environment_is_created_then_resumed(cli, lab_mirr
             break
         time.sleep(0.05)
     assert "create" in recorded, (proc.poll(), proc.stderr.read() if proc.poll() is not None else "")
-    proc.send_signal(signal.SIGINT)  # while it writes the lock or runs verify (default mode: tens of seconds)
+    proc.send_signal(signal.SIGINT)  # while it writes the lock or starts verify (its first step imports torch: seconds)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err[-2000:]
     recorded = json.loads(state.read_text())["steps"]
@@ -113,13 +112,13 @@ def test_interrupted_after_the_environment_is_created_then_resumed(cli, lab_mirr
     prefix = isolated_env / ".conda" / "envs" / "dl"
     assert (prefix / "conda-meta").is_dir()
 
-    r = cli("setup", "--mirror", "lab", "--python", PY_VER, "--verify", "default", "--json")
+    r = cli("setup", "--mirror", "lab", "--python", PY_VER, "--json")
     assert r.code == 0, r
     st = statuses(r.json())
     assert st["create"] == "cached" and st["verify"] == "done" and st["report"] == "done"
     assert st["lock"] in ("cached", "done")  # the interrupt may have come before or after the lock was written
     stages = {s["name"] for s in r.json()["steps"][6]["data"]["stages"]}
-    assert {"env", "ops", "autograd", "train"} <= stages
+    assert stages == {"env", "ops", "autograd"}  # --verify quick
 
 
 def test_no_driver_snapshot_stops_at_the_driver_step(cli, isolated_env):
@@ -169,8 +168,8 @@ def test_without_yes_and_without_a_terminal_nothing_changes(cli, lab_mirror, iso
     assert doc["outcome"] == "needs_confirmation" and statuses(doc)["create"] == "not_run"
     assert doc["plan"]["download"]["conda_packages"] >= 6  # the plan was shown, with the download measured
     assert not Path(doc["prefix"]).exists() and not Path(doc["state_file"]).exists()
-    assert not (isolated_env / ".condarc").read_text(encoding="utf-8").count("127.0.0.1") if \
-        (isolated_env / ".condarc").exists() else True
+    # the mirror was not applied either: no conda or pip configuration was written
+    assert not (isolated_env / ".condarc").exists() and not (isolated_env / ".config" / "pip" / "pip.conf").exists()
 
 
 def test_mirror_auto_takes_the_fastest_that_serves_this_machine(cli, lab_mirror):
