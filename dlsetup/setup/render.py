@@ -42,7 +42,11 @@ def plan_lines(r: SetupResult) -> list[tuple[str, str]]:
         conda = t("setup.label.download_conda", count=d["conda_packages"], size=size_text(d.get("conda_bytes")))
     else:
         conda = t("setup.label.download_conda_unsolved")
-    pip = t("setup.label.download_pip", packages=", ".join(d["pip"]) or "-", index=d.get("pip_index_url") or "PyPI")
+    sizes = d.get("pip_bytes") or {}
+    packages = ", ".join(f"{r} ({size_text(sizes[r])})" if sizes.get(r) is not None else r for r in d["pip"])
+    pip = t("setup.label.download_pip", packages=packages or "-", index=d.get("pip_index_url") or "PyPI")
+    if any(v is not None for v in sizes.values()):
+        pip += t("setup.label.download_pip_deps")
     rows.append((t("setup.label.download"), f"{conda}; {pip}"))
     for w in p["writes"]:
         rows.append((t(f"setup.label.write.{w['what']}"), w["path"]))

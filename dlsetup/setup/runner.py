@@ -176,7 +176,7 @@ def run_setup(opts: Options, confirm=None) -> SetupResult:
         "reasons": rplan.reasons, "warnings": rplan.warnings,
         "mirror": {"id": choice.mirror, "why": choice.why, "files": choice.files},
         "conda": {"specs": spec.conda, "channels": S.mirrored_channels(spec.channels, choice.mirror)},
-        "download": {"conda_packages": None, "conda_bytes": None, "pip": spec.pip,
+        "download": {"conda_packages": None, "conda_bytes": None, "pip": spec.pip, "pip_bytes": {},
                      "pip_index_url": choice.torch_index or spec.pip_index_url, "known": False},
         "writes": [{"what": "env", "path": str(prefix)}, {"what": "lock", "path": str(lock_path)},
                    {"what": "report", "path": str(report_path)}, {"what": "state", "path": result.state_file},
@@ -195,8 +195,9 @@ def run_setup(opts: Options, confirm=None) -> SetupResult:
             run.set("plan", FAILED, preview.solve_error or "", {"error": "envs.error.channel_unreachable"}, t0)
             result.next_steps.append(t("setup.next.retry"))
             return run.stop(FAILED, exitcodes.FAILED)
+        sizes = S.pip_download_bytes(spec.pip, plan["download"]["pip_index_url"], rplan.python)
         plan["download"].update(conda_packages=len(preview.packages), known=True,
-                                conda_bytes=S.conda_download_bytes(preview.packages))
+                                conda_bytes=S.conda_download_bytes(preview.packages), pip_bytes=sizes)
     if opts.dry_run:
         run.set("plan", DONE, t("setup.plan.dry_run"), {}, t0)
         for name in ("create", "lock", "verify", "report"):

@@ -220,6 +220,13 @@ def conda_download_bytes(packages) -> int | None:
     return sum(sizes) if sizes and all(isinstance(s, int) for s in sizes) else None
 
 
+def pip_download_bytes(requirements: list[str], index_url: str | None, python: str | None) -> dict[str, int | None]:
+    """The size of each pinned framework wheel pip will download (its dependencies not counted)."""
+    from dlsetup.setup.sizes import pip_sizes
+
+    return pip_sizes(requirements, index_url, python)
+
+
 # --------------------------------------------------------------------------------------------- verify
 def run_verify(prefix: Path, mode: str):
     """``dlsetup verify --env NAME`` in ``mode`` (quick|default|full): the VerifyResult."""

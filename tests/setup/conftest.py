@@ -88,4 +88,5 @@ def lab_mirror(lab_root, tmp_path, isolated_env, isolated_rattler_cache, cli):
             f'url = "{base}/torch/whl"\n'
             'layout = "simple"\n'
             'variants = ["cpu"]\n', encoding="utf-8")
-        yield {"url": base, "frameworks": frameworks}
+        yield {"url": base, "frameworks": frameworks,
+               "sizes": {f"{f['name']}=={f['version']}": w.stat().st_size for f, w in zip(frameworks, wheels, strict=True)}}

@@ -53,6 +53,7 @@ def test_end_to_end_through_the_lab_mirror(cli, lab_mirror, isolated_env):
     create = next(s for s in doc["steps"] if s["name"] == "create")
     assert plan["download"]["known"] and plan["download"]["conda_packages"] == create["data"]["conda_packages"] >= 6
     assert plan["download"]["conda_bytes"] > 100_000
+    assert plan["download"]["pip_bytes"] == lab_mirror["sizes"]  # the wheels pip then downloaded, measured before
     # the mirror went into the user's pip and conda configuration
     assert (isolated_env / ".condarc").read_text().count(lab_mirror["url"]) >= 1
     assert lab_mirror["url"] in (isolated_env / ".config/pip/pip.conf").read_text()
