@@ -198,6 +198,10 @@ def test_usage_errors(cli, isolated_env):
     assert r.code == 2 and "unknown recipe 'nosuch'" in r.stderr
     r = cli("setup", "--mirror", "tunna", "--dry-run")
     assert r.code == 2 and "tuna" in r.stderr
+    bad = isolated_env / "student.json"
+    bad.write_text('{"command": "doctor", "findings": []}')  # a doctor --json report sent instead of a snapshot
+    r = cli("setup", "--dry-run", "--snapshot", str(bad))
+    assert r.code == 2 and "--save-snapshot" in r.stderr and len(r.stderr.strip().splitlines()) == 1
     (isolated_env / ".conda" / "envs" / "dl").mkdir(parents=True)  # someone else's environment
     r = cli("setup", "--yes", "--offline")
     assert r.code == 2 and "was not created by dlsetup setup" in r.stderr
