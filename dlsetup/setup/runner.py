@@ -294,6 +294,7 @@ def run_setup(opts: Options, confirm=None) -> SetupResult:
     t0 = time.perf_counter()
     from dlsetup.setup.render import decisions_html
 
+    run.set("report", DONE, t("setup.report.done", path=str(report_path)), {"path": str(report_path)})  # on the page
     try:
         written = S.write_report(vres, decisions_html(result), report_path)
     except DlsetupError as exc:

@@ -74,6 +74,8 @@ def test_end_to_end_through_the_lab_mirror(cli, lab_mirror, isolated_env):
     assert set(state["steps"]) == {"mirror", "create", "lock", "verify"}
     assert doc["activate"] == f'export PATH="{prefix}/bin:$PATH"' and doc["next_steps"] == [doc["activate"]]
 
+    _report_renders(Path(doc["report"]), doc, isolated_env.parent)
+
     # run again: every step that wrote something is skipped, nothing is asked, the env is unchanged
     before = (prefix / "conda-meta" / "history").read_text()
     again = cli("setup", "--mirror", "lab", "--python", PY_VER, "--json")  # no --yes: nothing new to confirm
@@ -259,3 +261,36 @@ def test_a_channel_out_of_reach_fails_at_the_plan_before_asking(cli, isolated_en
     assert "cannot reach channel http://127.0.0.1:9/conda-forge" in plan_step["summary"]
     assert "run dlsetup setup again" in doc["next_steps"][-1]
     assert not Path(doc["prefix"]).exists() and not Path(doc["state_file"]).exists()
+
+
+SETUP_PROBE = """<script>
+(function () {
+  const rows = Array.from(document.querySelectorAll('#setup-steps tr[data-step]')).map(
+    r => [r.dataset.step, r.dataset.status, r.cells[2].textContent]);
+  const verdict = document.getElementById('verdict').dataset.value;
+  const pre = document.createElement('pre');
+  pre.id = 'probe';
+  pre.textContent = JSON.stringify({rows: rows, verdict: JSON.parse(verdict),
+                                    external: document.querySelectorAll('[src],link[href]').length});
+  document.body.appendChild(pre);
+})();
+</script>"""
+
+
+def _report_renders(page: Path, doc: dict, tmp: Path) -> None:
+    """The setup report (verify's page with the decisions on top) loads in headless Chromium and shows the steps
+    as the JSON has them."""
+    import html as html_mod
+    import re
+
+    from tests.report.test_report import chromium, headless
+
+    browser = chromium()
+    probed = tmp / "setup-probed.html"
+    probed.write_text(page.read_text(encoding="utf-8").replace("</body>", SETUP_PROBE + "</body>"), encoding="utf-8")
+    proc = headless(browser, tmp, "--dump-dom", probed.as_uri())
+    match = re.search(r'<pre id="probe">(.*?)</pre>', proc.stdout, re.S)
+    assert match, proc.stderr[-2000:]
+    probe = json.loads(html_mod.unescape(match.group(1)))
+    expected = [[s["name"], s["status"], s["summary"]] for s in doc["steps"]]
+    assert probe["rows"] == expected and probe["verdict"] == "pass" and probe["external"] == 0
