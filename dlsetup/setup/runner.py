@@ -2,8 +2,8 @@
 
 Every step's outcome lands in one :class:`SetupResult`. Finished steps are recorded in the state file with
 a hash of their inputs; a second run skips those whose inputs and outputs are unchanged, so an interrupted
-setup continues where it stopped. Nothing is written before the plan is confirmed (``--yes``, or the
-one question), and ``--dry-run`` writes nothing at all.
+setup continues where it stopped. Nothing but caches (the solve's repodata, the mirror probe's results) is
+written before the plan is confirmed (``--yes``, or the one question), and ``--dry-run`` writes nothing at all.
 """
 
 from __future__ import annotations
@@ -132,7 +132,7 @@ def run_setup(opts: Options, confirm=None) -> SetupResult:
         if exc.exit_code == exitcodes.USAGE:
             raise
         run.set("resolve", FAILED, exc.message(), {"error": exc.key}, t0)
-        return run.stop("failed", exitcodes.FAILED)
+        return run.stop(FAILED, exitcodes.FAILED)
     from dlsetup.result import to_jsonable
 
     frameworks = [{"name": f.get("name"), "version": f.get("version"), "variant": f.get("variant"),
