@@ -18,12 +18,12 @@ from dlsetup import __version__, exitcodes
 COMMANDS: dict[str, tuple[str, str, str]] = {
     "setup": ("dlsetup.commands.setup", "setup", "From a fresh machine to a verified environment in one command."),
     "doctor": ("dlsetup.commands.doctor", "doctor", "Diagnose driver, CUDA, Python tooling and frameworks."),
+    "report": ("dlsetup.commands.report", "report", "One overview of many doctor snapshots (a class, a lab, a cluster)."),
     "resolve": ("dlsetup.commands.resolve", "resolve", "Pick compatible framework builds and print install commands."),
     "mirror": ("dlsetup.commands.mirror", "mirror", "Point pip, conda, uv, pixi, PyTorch wheels and HF at a mirror."),
     "create": ("dlsetup.commands.env", "create", "Create an environment: dlsetup create env NAME ..."),
     "env": ("dlsetup.commands.env", "env", "List, export, clone, lock, install and remove environments."),
     "verify": ("dlsetup.commands.verify", "verify", "Prove the stack computes correctly (ops, autograd, training)."),
-    "report": ("dlsetup.commands.report", "report", "One overview of many doctor snapshots (a class, a lab, a cluster)."),
 }
 
 ROOT_HELP = f"""dlsetup takes a machine from "a GPU box with a driver" (or no GPU) to a verified,
