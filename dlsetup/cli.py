@@ -16,7 +16,9 @@ from dlsetup import __version__, exitcodes
 
 # name -> (module, attribute, short help). Short help is kept here so --help imports nothing else.
 COMMANDS: dict[str, tuple[str, str, str]] = {
+    "setup": ("dlsetup.commands.setup", "setup", "From a fresh machine to a verified environment in one command."),
     "doctor": ("dlsetup.commands.doctor", "doctor", "Diagnose driver, CUDA, Python tooling and frameworks."),
+    "report": ("dlsetup.commands.report", "report", "One overview of many doctor snapshots (a class, a lab, a cluster)."),
     "resolve": ("dlsetup.commands.resolve", "resolve", "Pick compatible framework builds and print install commands."),
     "mirror": ("dlsetup.commands.mirror", "mirror", "Point pip, conda, uv, pixi, PyTorch wheels and HF at a mirror."),
     "create": ("dlsetup.commands.env", "create", "Create an environment: dlsetup create env NAME ..."),

@@ -34,6 +34,7 @@ class Package:
     url: str | None = None
     sha256: str | None = None
     md5: str | None = None
+    size: int | None = None  # bytes to download, when the channel's repodata says
 
 
 @dataclass

@@ -83,7 +83,8 @@ def record_package(record):
     sha = getattr(record, "sha256", None)
     return Package(name=record.name.normalized, version=str(record.version), build=str(record.build),
                    channel=redact_url(str(record.channel or "").rstrip("/")), url=redact_url(record.url),
-                   md5=md5.hex() if md5 else None, sha256=sha.hex() if sha else None)
+                   md5=md5.hex() if md5 else None, sha256=sha.hex() if sha else None,
+                   size=getattr(record, "size", None))
 
 
 class InstallProgress:
