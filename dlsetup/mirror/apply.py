@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from dlsetup.errors import OperationFailed, UsageError
-from dlsetup.mirror import effective, journal, machine
+from dlsetup.mirror import journal, machine
 from dlsetup.mirror.catalog import Mirror, load_catalog
 from dlsetup.mirror.writers import Context, Message, Report, condaenv, load_toml, msg
 from dlsetup.mirror.writers import conda as conda_writer
@@ -27,6 +27,13 @@ from dlsetup.mirror.writers import pip as pip_writer
 from dlsetup.mirror.writers import pixi as pixi_writer
 from dlsetup.mirror.writers import torch as torch_writer
 from dlsetup.mirror.writers import uv as uv_writer
+from dlsetup.paths import home
+from dlsetup.toolconfig import conda as conda_cfg
+from dlsetup.toolconfig import hf as hf_cfg
+from dlsetup.toolconfig import layers
+from dlsetup.toolconfig import pip as pip_cfg
+from dlsetup.toolconfig import pixi as pixi_cfg
+from dlsetup.toolconfig import uv as uv_cfg
 from dlsetup.util.redact import redact_url
 
 TOOLS = ("pip", "conda", "uv", "pixi", "torch", "hf")
@@ -89,12 +96,12 @@ def _which(env: dict[str, str], *names: str) -> bool:
 def detect_tools(env: dict[str, str], cwd: Path) -> set[str]:
     """Tools present on this machine (binary on PATH, or a config file of theirs exists)."""
     found = {"pip"} if _which(env, "pip", "pip3") or _pip_importable() else set()
-    if _which(env, "conda", "mamba", "micromamba") or env.get("CONDA_EXE") or effective.conda_files(env):
+    if _which(env, "conda", "mamba", "micromamba") or env.get("CONDA_EXE") or conda_cfg.files(env):
         found.add("conda")
-    if _which(env, "uv") or effective.uv_user_file(env).is_file() or effective.uv_project_file(cwd):
+    if _which(env, "uv") or uv_cfg.user_file(env).is_file() or uv_cfg.project_file(cwd):
         found.add("uv")
-    if _which(env, "pixi") or (effective.pixi_home(env) / "bin" / "pixi").exists() or \
-            any(p.is_file() for p in effective.pixi_files(env, cwd)) or effective.pixi_project_root(cwd):
+    if _which(env, "pixi") or (pixi_cfg.pixi_home(env) / "bin" / "pixi").exists() or \
+            any(p.is_file() for p in pixi_cfg.files(env, cwd)) or pixi_cfg.project_root(cwd):
         found.add("pixi")
     return found
 
@@ -126,7 +133,7 @@ def parse_tools(value: str | None) -> list[str] | None:
 
 
 def _project_uv_file(cwd: Path) -> Path:
-    found = effective.uv_project_file(cwd)
+    found = uv_cfg.project_file(cwd)
     if found:
         return found
     try:
@@ -156,14 +163,14 @@ def _plan_steps(tools: list[str], scope: str, env: dict[str, str], cwd: Path, ct
             if scope == "project":
                 skip(tool, "mirror.skip.no_project_scope", tool=tool)
                 continue
-            path = effective.pip_user_file(env) if scope == "user" else Path(venv or conda_prefix or "") / effective.PIP_BASENAME
+            path = pip_cfg.user_file(env) if scope == "user" else Path(venv or conda_prefix or "") / pip_cfg.basename()
             add(tool, path, pip_writer.reset if reset else pip_writer.apply)
         elif tool == "torch":
             if scope in ("user", "env"):
-                path = effective.pip_user_file(env) if scope == "user" else Path(venv or conda_prefix or "") / effective.PIP_BASENAME
+                path = pip_cfg.user_file(env) if scope == "user" else Path(venv or conda_prefix or "") / pip_cfg.basename()
                 add(tool, path, torch_writer.reset_pip if reset else torch_writer.apply_pip)
             if scope == "project" or ("uv" in tools and scope == "user"):
-                path = effective.uv_user_file(env) if scope == "user" else _project_uv_file(cwd)
+                path = uv_cfg.user_file(env) if scope == "user" else _project_uv_file(cwd)
                 add(tool, path, _uv_torch_only(reset))
         elif tool == "conda":
             if scope == "project":
@@ -171,7 +178,7 @@ def _plan_steps(tools: list[str], scope: str, env: dict[str, str], cwd: Path, ct
             elif scope == "env" and not conda_prefix:
                 skip(tool, "mirror.skip.conda_no_env")
             else:
-                path = effective._home(env) / ".condarc" if scope == "user" else Path(conda_prefix) / ".condarc"
+                path = home(env) / ".condarc" if scope == "user" else Path(conda_prefix) / ".condarc"
                 add(tool, path, conda_writer.reset if reset else conda_writer.apply)
         elif tool == "uv":
             if scope == "env":
@@ -180,20 +187,20 @@ def _plan_steps(tools: list[str], scope: str, env: dict[str, str], cwd: Path, ct
                     continue
                 add(tool, Path(conda_prefix) / "conda-meta" / "state", _uv_conda_env(reset))
                 continue
-            path = effective.uv_user_file(env) if scope == "user" else _project_uv_file(cwd)
+            path = uv_cfg.user_file(env) if scope == "user" else _project_uv_file(cwd)
             add(tool, path, _uv_fn(reset))
         elif tool == "pixi":
             if scope == "env":
                 skip(tool, "mirror.skip.pixi_no_env")
                 continue
             if scope == "project":
-                root = effective.pixi_project_root(cwd)
+                root = pixi_cfg.project_root(cwd)
                 if root is None:
                     skip(tool, "mirror.skip.pixi_no_project", cwd=str(cwd))
                     continue
                 path = root / ".pixi" / "config.toml"
             else:
-                path = effective.pixi_user_file(env)
+                path = pixi_cfg.user_file(env)
             add(tool, path, pixi_writer.reset if reset else pixi_writer.apply)
         elif tool == "hf":
             c = hf_ctx or ctx
@@ -206,7 +213,7 @@ def _plan_steps(tools: list[str], scope: str, env: dict[str, str], cwd: Path, ct
                 add(tool, Path(conda_prefix) / "conda-meta" / "state",
                     hf_writer.reset_conda_state if reset else hf_writer.apply_conda_state, c)
             else:
-                add(tool, effective.hf_snippet_file(env), hf_writer.reset_snippet if reset else hf_writer.apply_snippet, c)
+                add(tool, hf_cfg.snippet_file(env), hf_writer.reset_snippet if reset else hf_writer.apply_snippet, c)
     return steps, outcomes
 
 
@@ -462,7 +469,7 @@ def _execute(steps: list[_Step], result: ApplyResult, outcomes: dict[str, ToolOu
         o.notes += [n for n in report.notes if n not in o.notes]
         if report.skipped and not report.changes:
             o.status = "skipped"
-        if step.tool == "hf" and not reset and p.name == effective.HF_SNIPPET_NAME:
+        if step.tool == "hf" and not reset and p.name == hf_cfg.SNIPPET_NAME:
             result.hf_source = f"source {p}"
     changed = []
     for p in order:
@@ -527,7 +534,7 @@ def _warn_masked(result: ApplyResult, env: dict[str, str], cwd: Path) -> None:
     from dlsetup.mirror.status import masked_label
 
     written_real = _same_file_set(written)
-    collected = effective.collect(env, cwd)
+    collected = layers.collect(env, cwd)
     seen = set()
     for f in collected.found:
         s = f.setting

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dlsetup.settings_model import ConfigSetting  # re-exported: part of the snapshot schema
+from dlsetup.toolconfig.model import ConfigSetting  # re-exported: part of the snapshot schema
 from dlsetup.util.dc import SchemaError, from_dict, to_dict
 
 SNAPSHOT_KIND = "dlsetup.snapshot"

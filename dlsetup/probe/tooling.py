@@ -232,12 +232,7 @@ def probe_tooling(interp: Interpreter, environ: Mapping[str, str] | None = None,
 
 
 def index_settings(environ: Mapping[str, str], prefix: str | None) -> list:
-    """Index/channel/endpoint settings from helper M's reader (empty if that module is unavailable)."""
-    try:
-        from dlsetup.mirror.effective import effective_settings
-    except ImportError:
-        return []
-    try:
-        return list(effective_settings(environ, prefix=prefix))
-    except TypeError:  # an older signature without prefix
-        return list(effective_settings(environ))
+    """Index/channel/endpoint settings each tool would use (:mod:`dlsetup.toolconfig`)."""
+    from dlsetup.toolconfig.layers import effective_settings
+
+    return list(effective_settings(environ, prefix=prefix))

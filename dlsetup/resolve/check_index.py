@@ -175,9 +175,13 @@ def check_packages(packages: list[Package], machine: Machine, index_url: str | N
 
 
 def _default_index() -> str:
-    try:
-        from dlsetup.mirror.api import pip_index_url
+    """The index ``pip install`` would use. A pip config pip itself rejects is a usage error naming the
+    file, not a silent check of PyPI."""
+    from dlsetup.errors import UsageError
+    from dlsetup.toolconfig import pip
+    from dlsetup.toolconfig.readers import ConfigFileError
 
-        return pip_index_url() or PYPI_SIMPLE
-    except Exception:
-        return PYPI_SIMPLE
+    try:
+        return pip.index_url() or PYPI_SIMPLE
+    except ConfigFileError as exc:
+        raise UsageError("toolconfig.error.malformed", tool="pip", where=exc.where(), reason=exc.reason) from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,6 +92,9 @@ class Request:
     explain: bool = False
     machine: Machine | None = None
     packages: list[str] = field(default_factory=list)
+    # Where a mirror serves a PyTorch variant: variant -> {"mirror", "url", "layout"} or None. The command
+    # layer passes the mirror capability's answer in; resolve itself knows nothing about mirrors.
+    wheel_source: Callable[[str], dict[str, str] | None] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.packages and not self.specs:

@@ -42,6 +42,7 @@ def run(
     explain: bool = False,
     check_index: bool = False,
     index_url: str | None = None,
+    wheel_source=None,
     **machine_args,
 ) -> Resolution:
     from dlsetup.compat.tables import version_tuple
@@ -57,7 +58,7 @@ def run(
     if index_url is not None and not index_url.lower().startswith(("http://", "https://")):
         raise UsageError("resolve.error.bad_index_url", value=index_url)
     machine = build_machine(**machine_args)
-    res = resolve(Request(specs=specs, cuda=cuda, explain=explain, machine=machine))
+    res = resolve(Request(specs=specs, cuda=cuda, explain=explain, machine=machine, wheel_source=wheel_source))
     if check_index and res.ok:
         from dlsetup.resolve.check_index import check_packages
 

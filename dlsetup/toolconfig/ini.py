@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from dlsetup.mirror.readers import normalize_pip_key
+from dlsetup.toolconfig.readers import normalize_pip_key
 
 _SECTION = re.compile(r"^\[([^\]]+)\]\s*(?:[#;].*)?$")
 _OPTION = re.compile(r"^([^\s=:#;\[][^=:]*?)\s*([=:])\s?(.*)$")

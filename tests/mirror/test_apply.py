@@ -237,7 +237,7 @@ def test_project_scope_uv_pyproject_and_torch(cli, home, tmp_path, monkeypatch):
     monkeypatch.chdir(proj)
     r = cli("mirror", "nju", "--offline", "--scope", "project", "--tools", "uv,torch,pip", "--variant", "cu126", "--json")
     assert r.code == 0, r
-    from dlsetup.mirror.readers import tomllib
+    from dlsetup.toolconfig.readers import tomllib
 
     data = tomllib.loads((proj / "pyproject.toml").read_text())
     assert data["tool"]["uv"]["sources"]["torch"] == {"index": "pytorch-cu126"}

@@ -16,7 +16,7 @@ from typing import Any
 
 from dlsetup.errors import UsageError
 from dlsetup.mirror.catalog import Catalog, Mirror
-from dlsetup.mirror.readers import ConfigFileError
+from dlsetup.toolconfig.readers import ConfigFileError
 
 
 @dataclass
@@ -82,7 +82,7 @@ def load_toml(tool: str, text: str | None, path: Path):
     cannot round-trip, is a usage error naming the file: report it, never write it."""
     import tomlkit
 
-    from dlsetup.mirror.readers import parse_toml
+    from dlsetup.toolconfig.readers import parse_toml
 
     if text:
         try:

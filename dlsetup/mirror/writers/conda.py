@@ -20,8 +20,8 @@ import re
 from pathlib import Path
 
 from dlsetup.mirror.catalog import Mirror, owner_of
-from dlsetup.mirror.readers import ConfigFileError
 from dlsetup.mirror.writers import Context, Report, malformed
+from dlsetup.toolconfig.readers import ConfigFileError
 
 # Community channels written to custom_channels when the mirror carries them (DL-relevant first).
 CHANNELS = (

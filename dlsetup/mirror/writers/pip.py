@@ -12,9 +12,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from dlsetup.mirror.catalog import owner_of
-from dlsetup.mirror.readers import ConfigFileError, parse_ini
 from dlsetup.mirror.writers import Context, Report, malformed
-from dlsetup.mirror.writers.ini import IniDoc
+from dlsetup.toolconfig.ini import IniDoc
+from dlsetup.toolconfig.readers import ConfigFileError, parse_ini
 
 
 def host_of(url: str) -> str:

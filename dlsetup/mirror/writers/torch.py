@@ -20,7 +20,7 @@ from pathlib import Path
 from dlsetup.mirror.catalog import is_mirror_torch_url, is_torch_url
 from dlsetup.mirror.writers import Context, Report, append_table
 from dlsetup.mirror.writers import pip as pip_writer
-from dlsetup.mirror.writers.ini import IniDoc
+from dlsetup.toolconfig.ini import IniDoc
 
 UPSTREAM = "https://download.pytorch.org/whl"
 
