@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from dlsetup.resolve.specs import Spec  # re-exported: part of the request model
+
 
 @dataclass
 class GpuSpec:
@@ -68,15 +70,6 @@ class Machine:
     def gpu_machine(self) -> bool:
         """True when CUDA builds are wanted: an NVIDIA GPU is known and --no-gpu was not given."""
         return not self.no_gpu and (bool(self.gpus) or self.nvidia_present)
-
-
-@dataclass
-class Spec:
-    """One requested package: ``torch``, ``torch==2.6.*``, ``torchvision``, ``tensorflow`` ..."""
-
-    name: str  # canonical name: torch, torchvision, torchaudio, tensorflow, jax, paddlepaddle, onnxruntime
-    specifier: str = ""  # PEP 440 specifier set, "" for any
-    requested_as: str = ""  # what the user typed
 
 
 @dataclass
