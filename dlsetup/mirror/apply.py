@@ -34,6 +34,7 @@ from dlsetup.toolconfig import layers
 from dlsetup.toolconfig import pip as pip_cfg
 from dlsetup.toolconfig import pixi as pixi_cfg
 from dlsetup.toolconfig import uv as uv_cfg
+from dlsetup.toolconfig import verify as verify_edit
 from dlsetup.util.redact import redact_url
 
 TOOLS = ("pip", "conda", "uv", "pixi", "torch", "hf")
@@ -275,14 +276,23 @@ def _read(path: Path) -> bytes | None:
         raise UsageError("mirror.error.not_readable", path=str(path), reason=exc.strerror or str(exc)) from None
 
 
+def _codec(path: Path) -> str:
+    """The encoding the file's tool decodes it with: pip uses the locale's (``_construct_parser``), the
+    TOML and YAML tools and dlsetup's own files UTF-8. An edit is written back in the same encoding."""
+    if path.name in ("pip.conf", "pip.ini"):
+        return pip_cfg.encoding()
+    return "utf-8"
+
+
 def _decode(path: Path, data: bytes | None, tool: str) -> str | None:
     if data is None:
         return None
+    codec = _codec(path)
     try:
-        return data.decode("utf-8")
+        return data.decode(codec)
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise UsageError("mirror.error.malformed", tool=tool, where=f"{path}:{line}", reason="not UTF-8 text") from None
+        raise UsageError("mirror.error.malformed", tool=tool, where=f"{path}:{line}", reason=f"not {codec} text") from None
 
 
 def _write_target(path: Path) -> Path:
@@ -473,13 +483,24 @@ def _execute(steps: list[_Step], result: ApplyResult, outcomes: dict[str, ToolOu
             result.hf_source = f"source {p}"
     changed = []
     for p in order:
-        new = text[p].encode("utf-8") if text[p] is not None else None
+        codec = _codec(p)
+        try:
+            new = text[p].encode(codec) if text[p] is not None else None
+        except UnicodeEncodeError:
+            raise UsageError("toolconfig.error.unsafe_edit", tool=tools_of[p][0], where=str(p),
+                             reason=f"the new text cannot be written in the file's encoding ({codec})") from None
         old = old_bytes[p]
         if new == old:
             result.files.append(FileOutcome(str(p), tools_of[p], "unchanged"))
             continue
+        old_text = old.decode(codec) if old is not None else None
+        try:  # re-read with the tool's own rules before anything is written
+            verify_edit.check(p, tools_of[p], old_text, text[p])
+        except verify_edit.EditRejected as exc:
+            raise UsageError("toolconfig.error.rejected_result", tool=tools_of[p][0], where=exc.path,
+                             reason=exc.reason) from None
         action = "created" if old is None else "deleted" if new is None else "modified"
-        diff = _diff(p, old.decode("utf-8") if old is not None else None, text[p]) if dry_run else None
+        diff = _diff(p, old_text, text[p]) if dry_run else None
         result.files.append(FileOutcome(str(p), tools_of[p], action, diff))
         changed.append((p, old, new))
     for o in outcomes.values():

@@ -1,18 +1,54 @@
-"""Line-level editing of pip's INI files that keeps every other byte (comments, order, spacing).
+"""Line-level editing of pip's INI files that keeps every other byte (comments, order, spacing, CRLF).
 
-``configparser`` would drop comments and reformat the file, so edits are made on the lines: a changed
-option keeps its spelling and position, a new option goes after the last option of its section, a new
-section goes at the end. Continuation lines (indented) belong to the option above them.
+``configparser`` would drop comments and reformat the file, so edits are made on the lines. Which line is
+a section header, an option or a continuation is decided exactly as ``configparser.RawConfigParser``
+(pip's parser, ``pip/_internal/configuration.py`` ``_construct_parser``) decides it, using its own
+``SECTCRE`` and option regexes on the running Python:
+
+* a section header is any line whose stripped text *starts with* ``[name]`` — ``[global] index-url=x``
+  is the header ``global`` and the rest of the line is ignored;
+* indentation is relative: a line is a continuation only when it is indented deeper than the option line
+  above it, so a file indented throughout (``  [install]`` included) has ordinary sections and options;
+* a line whose stripped text starts with ``#`` or ``;`` is a comment; inline comments are not recognised.
+
+A changed option keeps its spelling, indentation and delimiter; a new option goes after the last option of
+its section, indented like it; a new section goes at the end.
 """
 
 from __future__ import annotations
 
-import re
+import configparser
+from dataclasses import dataclass, field
 
 from dlsetup.toolconfig.readers import normalize_pip_key
 
-_SECTION = re.compile(r"^\[([^\]]+)\]\s*(?:[#;].*)?$")
-_OPTION = re.compile(r"^([^\s=:#;\[][^=:]*?)\s*([=:])\s?(.*)$")
+_PARSER = configparser.RawConfigParser()
+_SECTCRE = _PARSER.SECTCRE
+_OPTCRE = _PARSER._optcre  # the instance's option regex (delimiters "=" and ":")
+
+
+@dataclass
+class _Option:
+    key: str  # normalised
+    first: int  # line index of the option line
+    end: int  # one past its last continuation line
+    prefix: str  # the option line up to its value: indentation, key as written, delimiter and spaces
+    indent: str
+    values: list[str] = field(default_factory=list)
+
+    @property
+    def value(self) -> str:
+        return " ".join(v for v in self.values if v).strip()
+
+
+@dataclass
+class _Section:
+    name: str
+    header: int  # line index
+    indent: str
+    trailing: str  # text after ``]`` on the header line, which configparser ignores
+    end: int = 0  # one past its last line (the next header, or the end of the file)
+    options: list[_Option] = field(default_factory=list)
 
 
 class IniDoc:
@@ -23,50 +59,69 @@ class IniDoc:
     def text(self) -> str:
         return "".join(self.lines)
 
-    # ------------------------------------------------------------------------------------ lookups
+    # ------------------------------------------------------------------------------------ reading
 
-    def _section_bounds(self, section: str) -> tuple[int, int] | None:
-        """(index of the header line, index one past the section's last line)."""
-        start = None
+    def _scan(self) -> list[_Section]:
+        """The sections and options, as ``RawConfigParser._read`` sees them. Lines before the first header
+        (which configparser rejects) belong to no section; callers validate the file first."""
+        sections: list[_Section] = []
+        current: _Section | None = None
+        option: _Option | None = None
+        indent_level = 0
         for i, line in enumerate(self.lines):
-            m = _SECTION.match(line.strip())
-            if m and line[:1] == "[":
-                if start is not None:
-                    return start, i
-                if m.group(1).strip() == section:
-                    start = i
-        return (start, len(self.lines)) if start is not None else None
-
-    def _option(self, section: str, key: str) -> tuple[int, int, str, str] | None:
-        """(first line, one past last continuation line, key as written, value) of ``key`` in ``section``."""
-        bounds = self._section_bounds(section)
-        if not bounds:
-            return None
-        start, end = bounds
-        want = normalize_pip_key(key)
-        i = start + 1
-        while i < end:
-            line = self.lines[i]
-            m = _OPTION.match(line.rstrip("\r\n"))
-            if m and line[:1] not in (" ", "\t"):
-                j = i + 1
-                while j < end and self.lines[j][:1] in (" ", "\t") and self.lines[j].strip():
-                    j += 1
-                if normalize_pip_key(m.group(1)) == want:
-                    value = " ".join([m.group(3).strip()] + [ln.strip() for ln in self.lines[i + 1 : j]]).strip()
-                    return i, j, m.group(1), value
-                i = j
+            raw = line.rstrip("\r\n")
+            stripped = raw.strip()
+            if not stripped or stripped.startswith(("#", ";")):
+                continue  # empty lines and comments neither end a value nor start anything
+            cur_indent = len(raw) - len(raw.lstrip())
+            if current is not None and option is not None and cur_indent > indent_level:
+                option.values.append(stripped)
+                option.end = i + 1
                 continue
-            i += 1
-        return None
+            indent_level = cur_indent
+            m = _SECTCRE.match(stripped)
+            if m:
+                if current is not None:
+                    current.end = i
+                current = _Section(m.group("header"), i, raw[:cur_indent], stripped[m.end():].strip())
+                sections.append(current)
+                option = None
+                continue
+            if current is None:
+                continue
+            m = _OPTCRE.match(stripped)
+            if m:
+                option = _Option(normalize_pip_key(m.group("option").rstrip()), i, i + 1,
+                                 raw[:cur_indent] + stripped[: m.start("value")], raw[:cur_indent],
+                                 [m.group("value").strip()])
+                current.options.append(option)
+            else:
+                option = None
+        if current is not None:
+            current.end = len(self.lines)
+        return sections
+
+    def _section(self, name: str) -> _Section | None:
+        # configparser (strict) rejects a repeated section; callers validate, so the first is the one
+        return next((s for s in self._scan() if s.name == name), None)
+
+    def _option(self, section: str, key: str) -> _Option | None:
+        s = self._section(section)
+        want = normalize_pip_key(key)
+        return next((o for o in s.options if o.key == want), None) if s else None
 
     def get(self, section: str, key: str) -> str | None:
         found = self._option(section, key)
-        return found[3] if found else None
+        return found.value if found else None
 
     def get_list(self, section: str, key: str) -> list[str]:
         value = self.get(section, key)
         return value.split() if value else []
+
+    def header_text(self, section: str) -> tuple[int, str] | None:
+        """(1-based line, text) when the ``[section]`` header line carries text configparser ignores."""
+        s = self._section(section)
+        return (s.header + 1, s.trailing) if s and s.trailing else None
 
     # ------------------------------------------------------------------------------------ edits
 
@@ -75,29 +130,26 @@ class IniDoc:
             self.lines[-1] += self.newline
 
     def set(self, section: str, key: str, value: str) -> None:
-        found = self._option(section, key)
         nl = self.newline
+        s = self._section(section)
+        found = next((o for o in s.options if o.key == normalize_pip_key(key)), None) if s else None
         if found:
-            i, j, written, _ = found
-            self.lines[i:j] = [f"{written} = {value}{nl}"]
+            self.lines[found.first:found.end] = [f"{found.prefix}{value}{nl}"]
             return
-        bounds = self._section_bounds(section)
-        if bounds is None:
+        if s is None:
             self._ensure_trailing_newline()
             block = [f"[{section}]{nl}", f"{key} = {value}{nl}"]
             if self.lines and self.lines[-1].strip():
                 block.insert(0, nl)
             self.lines.extend(block)
             return
-        start, end = bounds
-        insert_at = start + 1
-        for k in range(start + 1, end):
-            s = self.lines[k].strip()
-            if s and not s.startswith(("#", ";")):
-                insert_at = k + 1
-        if insert_at == len(self.lines):
+        if s.options:  # after the last option (and its continuation lines), indented like it
+            at, indent = s.options[-1].end, s.options[-1].indent
+        else:  # right after the header
+            at, indent = s.header + 1, s.indent
+        if at == len(self.lines):
             self._ensure_trailing_newline()
-        self.lines.insert(insert_at, f"{key} = {value}{nl}")
+        self.lines.insert(at, f"{indent}{key} = {value}{nl}")
 
     def set_list(self, section: str, key: str, values: list[str]) -> None:
         if values:
@@ -109,20 +161,26 @@ class IniDoc:
         found = self._option(section, key)
         if not found:
             return False
-        i, j, _, _ = found
-        del self.lines[i:j]
+        del self.lines[found.first:found.end]
         self._drop_empty_section(section)
         return True
 
     def _drop_empty_section(self, section: str) -> None:
-        bounds = self._section_bounds(section)
-        if not bounds:
+        s = self._section(section)
+        if s is None or s.trailing:
             return
-        start, end = bounds
-        if any(self.lines[k].strip() for k in range(start + 1, end)):
+        if any(self.lines[k].strip() for k in range(s.header + 1, s.end)):
             return  # options or comments remain
+        start, end = s.header, s.end
         del self.lines[start:end]
         # drop the blank line that separated it from the previous section
-        if start > 0 and start <= len(self.lines) and not self.lines[start - 1].strip():
-            if start == len(self.lines):
-                del self.lines[start - 1]
+        if 0 < start == len(self.lines) and not self.lines[start - 1].strip():
+            del self.lines[start - 1]
+
+
+def parse_values(text: str) -> dict[tuple[str, str], str]:
+    """(section, normalised option) → value, read by the same strict ``RawConfigParser`` pip uses.
+    Raises ``configparser.Error`` for a file pip would reject."""
+    parser = configparser.RawConfigParser()
+    parser.read_string(text)
+    return {(sec, normalize_pip_key(k)): " ".join(v.split()) for sec in parser.sections() for k, v in parser.items(sec)}

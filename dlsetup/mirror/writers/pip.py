@@ -36,6 +36,9 @@ def apply(text: str | None, ctx: Context, report: Report) -> str | None:
     m = ctx.mirror
     assert m is not None and m.pip
     doc = IniDoc(text or "")
+    ignored = doc.header_text("global")
+    if ignored:
+        report.note("mirror.note.pip_header_text_ignored", file=str(report.path), line=ignored[0], text=ignored[1])
     old = doc.get("global", "index-url")
     if old != m.pip:
         doc.set("global", "index-url", m.pip)
@@ -83,10 +86,3 @@ def _mirror_host(host: str, ctx: Context) -> bool:
             if url and host_of(url) == host:
                 return True
     return False
-
-
-def owner_name(url: str | None, ctx: Context) -> str | None:
-    if not url:
-        return None
-    m = owner_of(url, ctx.catalog)
-    return m.id if m else None
