@@ -547,6 +547,13 @@ def _pause(env: dict[str, str]) -> None:
         time.sleep(0.02)
 
 
+def _owner_id(value: str) -> str | None:
+    from dlsetup.mirror.catalog import load_catalog, owner_of
+
+    owner = owner_of(value, load_catalog()) if "://" in value else None
+    return owner.id if owner else None
+
+
 def _warn_masked(result: ApplyResult, env: dict[str, str], cwd: Path) -> None:
     """After writing: say when another file or variable masks what was just written."""
     written = {f.path for f in result.files if f.action in ("created", "modified")}
@@ -559,7 +566,9 @@ def _warn_masked(result: ApplyResult, env: dict[str, str], cwd: Path) -> None:
     seen = set()
     for f in collected.found:
         s = f.setting
-        if os.path.realpath(s.source) in written_real and not s.effective and f.masked_by and (s.source, s.key) not in seen:
+        # only what this run wrote (a value of the applied mirror): an older value it now masks is no warning
+        if os.path.realpath(s.source) in written_real and not s.effective and f.masked_by and (s.source, s.key) not in seen \
+                and _owner_id(s.value) == result.mirror:
             seen.add((s.source, s.key))
             result.warnings.append(msg("mirror.warn.masked", tool=s.tool, setting=s.key, file=s.source,
                                            by=masked_label(f.masked_by, f.masked_by_key)))

@@ -94,6 +94,11 @@ def status(environ: dict[str, str] | None = None, cwd: str | Path | None = None)
             if not s.effective and f.masked_by and s.key != "parse-error":
                 result.notes.append(msg("mirror.status.masked", tool=tool, setting=s.key, source=redact_url(s.source),
                                         by=masked_label(redact_url(f.masked_by), f.masked_by_key)))
+        if tool == "conda" and collected.files.get("conda"):
+            # what conda-forge expands to after every mask (custom_multichannels, custom_channels, alias)
+            from dlsetup.toolconfig import conda as conda_cfg
+
+            ts.in_force = redact_url(conda_cfg.Channels(conda_cfg.load(env)).urls("conda-forge")[0])
         result.tools.append(ts)
     home = home_dir(env)
     legacy = home / ".pip" / "pip.conf"

@@ -118,10 +118,12 @@ class IniDoc:
         value = self.get(section, key)
         return value.split() if value else []
 
-    def header_text(self, section: str) -> tuple[int, str] | None:
-        """(1-based line, text) when the ``[section]`` header line carries text configparser ignores."""
-        s = self._section(section)
-        return (s.header + 1, s.trailing) if s and s.trailing else None
+    def odd_headers(self) -> list[tuple[int, str]]:
+        """(1-based line, text) of header lines that hold more than a header: configparser takes the text up
+        to the *last* ``]`` as the section name and ignores the rest, so ``[global] index-url = x`` is the
+        header of ``[global]`` and ``[global] a = b [install] c = d`` a section named ``global] a = b [install``."""
+        return [(s.header + 1, self.lines[s.header].strip()) for s in self._scan()
+                if s.trailing or "]" in s.name]
 
     # ------------------------------------------------------------------------------------ edits
 

@@ -178,7 +178,9 @@ def read(env: Mapping[str, str], cwd: Path, prefix: str | Path | None, out: Coll
             f.setting.effective, f.masked_by = True, None
         else:
             chain = pip_chain if id(f) in pip_only or not project_chain else project_chain
-            f.setting.effective, f.masked_by = False, chain[0].setting.source
+            winner = chain[0].setting
+            f.setting.effective, f.masked_by = False, winner.source
+            f.masked_by_key = winner.key if winner.key != f.setting.key else None
     for slot, items in slots.items():
         if slot == "uv:default-index":
             continue

@@ -36,9 +36,8 @@ def apply(text: str | None, ctx: Context, report: Report) -> str | None:
     m = ctx.mirror
     assert m is not None and m.pip
     doc = IniDoc(text or "")
-    ignored = doc.header_text("global")
-    if ignored:
-        report.note("mirror.note.pip_header_text_ignored", file=str(report.path), line=ignored[0], text=ignored[1])
+    for line, header in doc.odd_headers():
+        report.note("mirror.note.pip_header_text_ignored", file=str(report.path), line=line, text=header)
     old = doc.get("global", "index-url")
     if old != m.pip:
         doc.set("global", "index-url", m.pip)

@@ -39,6 +39,9 @@ def apply(text: str | None, ctx: Context, report: Report) -> str | None:
     import tomlkit
 
     doc = load_toml("pixi", text, report.path or Path("config.toml"))
+    pypi = doc.get("pypi-config")
+    if hasattr(pypi, "get") and isinstance(pypi.get("index-url"), str):
+        report.note("mirror.note.pixi_pypi_config", value=str(pypi["index-url"]), file=str(report.path))
     mirrors = doc.get("mirrors")
     if mirrors is None:
         mirrors = tomlkit.table()
@@ -69,6 +72,9 @@ def reset(text: str | None, ctx: Context, report: Report) -> str | None:
     if text is None:
         return None
     doc = load_toml("pixi", text, report.path or Path("config.toml"))
+    pypi = doc.get("pypi-config")
+    if hasattr(pypi, "get") and isinstance(pypi.get("index-url"), str):
+        report.note("mirror.note.pixi_pypi_config", value=str(pypi["index-url"]), file=str(report.path))
     mirrors = doc.get("mirrors")
     if mirrors is None:
         return text
