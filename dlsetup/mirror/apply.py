@@ -39,7 +39,6 @@ from dlsetup.util.redact import redact_url
 
 TOOLS = ("pip", "conda", "uv", "pixi", "torch", "hf")
 SCOPES = ("user", "env", "project")
-PAUSE_HOOK = "DLSETUP_MIRROR_TEST_PAUSE_FILE"  # tests: pause after the first file, to kill the process there
 
 
 @dataclass
@@ -514,11 +513,9 @@ def _execute(steps: list[_Step], result: ApplyResult, outcomes: dict[str, ToolOu
     result.journal_id = entry.id
     written: list[tuple[Path, bytes | None]] = []
     try:
-        for i, (p, old, new) in enumerate(changed):
+        for p, old, new in changed:
             journal.write_file(entry, p, "+".join(tools_of[p]), old, new)
             written.append((p, old))
-            if i == 0 and env.get(PAUSE_HOOK):
-                _pause(env)
     except OSError as exc:
         for p, old in reversed(written):
             try:
@@ -534,17 +531,6 @@ def _execute(steps: list[_Step], result: ApplyResult, outcomes: dict[str, ToolOu
         failed = changed[len(written)][0] if len(written) < len(changed) else changed[-1][0]
         raise OperationFailed("mirror.error.write_failed", path=str(failed), reason=exc.strerror or str(exc)) from None
     journal.finish(entry, "done")
-
-
-def _pause(env: dict[str, str]) -> None:
-    """Test hook: announce the pause (marker file), then wait until ``<marker>.release`` exists or
-    ``DLSETUP_MIRROR_TEST_PAUSE_S`` seconds pass. Only active when the variable is set."""
-    marker = Path(env[PAUSE_HOOK])
-    marker.write_text(str(os.getpid()))
-    release = marker.with_name(marker.name + ".release")
-    deadline = time.monotonic() + float(env.get("DLSETUP_MIRROR_TEST_PAUSE_S", "30"))
-    while time.monotonic() < deadline and not release.exists():
-        time.sleep(0.02)
 
 
 def _owner_id(value: str) -> str | None:

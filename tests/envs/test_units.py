@@ -1,5 +1,5 @@
 """The small pieces, one behaviour each: history format, .condarc merging, channel names, input files,
-staging, prefix rewriting, virtual packages, error lines, and the API helper V uses."""
+staging, prefix rewriting, virtual packages, error lines, and the API verify uses."""
 
 from __future__ import annotations
 

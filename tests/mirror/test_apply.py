@@ -292,8 +292,13 @@ def test_write_error_puts_back_files_already_written(cli, home, monkeypatch):
     assert journal_entries()[-1]["status"] == "rolled-back"
 
 
+PAUSE = Path(__file__).parent / "pause"  # sitecustomize that pauses after the first file (test side only)
+
+
 def _spawn(args: list[str], extra_env: dict[str, str]) -> subprocess.Popen:
     env = dict(os.environ, **extra_env)
+    env["PYTHONPATH"] = os.pathsep.join([str(PAUSE), str(Path(__file__).resolve().parents[2])]
+                                        + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
     return subprocess.Popen([sys.executable, "-m", "dlsetup", *args], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
 
@@ -312,7 +317,7 @@ def test_killed_between_files_restore_undoes_what_was_written(home, tmp_path, cl
     before = snapshot(t.values())
     marker = tmp_path / "paused"
     proc = _spawn(["mirror", "tuna", "--offline", "--tools", "pip,conda,uv"],
-                  {"DLSETUP_MIRROR_TEST_PAUSE_FILE": str(marker), "DLSETUP_MIRROR_TEST_PAUSE_S": "60"})
+                  {"DLSETUP_TEST_PAUSE_FILE": str(marker), "DLSETUP_TEST_PAUSE_S": "60"})
     try:
         _wait_for(marker, proc)
         os.kill(proc.pid, signal.SIGKILL)
@@ -336,7 +341,7 @@ def test_two_runs_at_once_are_serialised(home, tmp_path, cli):
     before = snapshot(t.values())
     marker = tmp_path / "paused"
     first = _spawn(["mirror", "tuna", "--offline", "--tools", "pip,uv"],
-                   {"DLSETUP_MIRROR_TEST_PAUSE_FILE": str(marker), "DLSETUP_MIRROR_TEST_PAUSE_S": "120"})
+                   {"DLSETUP_TEST_PAUSE_FILE": str(marker), "DLSETUP_TEST_PAUSE_S": "120"})
     _wait_for(marker, first)  # the first run holds the lock, between two files
     err_file = tmp_path / "second.err"
     with open(err_file, "w") as err:

@@ -1,7 +1,7 @@
 """conda: ``.condarc`` with an explicit ``channels`` list, ``default_channels`` and ``custom_channels``.
 
 The form TUNA and USTC document (mirrorz-org/mirrorz-docs:anaconda/usage.zh.md, ustclug/mirrorhelp:
-docs/anaconda.md; anchors-mirror.md §4.2), never the stale ``conda config --add channels <url>`` recipe:
+docs/anaconda.md), never the stale ``conda config --add channels <url>`` recipe:
 
 * ``channels`` — written explicitly (conda 25.9 stopped adding ``defaults`` implicitly): ``conda-forge``
   by default; ``defaults`` only with ``--conda-defaults`` (Anaconda's terms apply to it). An existing

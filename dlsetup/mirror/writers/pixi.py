@@ -1,5 +1,5 @@
 """pixi: ``[mirrors]`` in ``config.toml``, keyed by the upstream URL prefix (prefix-dev/pixi
-docs/reference/pixi_configuration.md; key mapping as posted in tuna/issues#2522, anchors-mirror.md §4.5).
+docs/reference/pixi_configuration.md; key mapping as posted in tuna/issues#2522).
 
 Conda channels map ``<channel alias>/<name>`` to ``<mirror>/anaconda/cloud/<name>``; pixi's PyPI
 resolution needs the simple index and, where the mirror serves files under its own prefix, the files

@@ -1,6 +1,6 @@
 """PyTorch wheels: point pip / uv at the mirror's wheel location for one variant (cu126, cpu, ...).
 
-Only Aliyun, SJTU and NJU mirror PyTorch wheels, each in its own layout (anchors-mirror.md §1, §4.4):
+Only Aliyun, SJTU and NJU mirror PyTorch wheels, each in its own layout:
 
 * ``simple`` (NJU ``pytorch/whl/<variant>``): pip ``extra-index-url``; uv ``[[index]]`` (named
   ``pytorch-<variant>``). Local versions (``2.6.0+cu126``) sort above the plain PyPI build, so pip picks

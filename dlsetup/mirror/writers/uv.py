@@ -1,6 +1,6 @@
 """uv: ``[[index]] url = ... default = true`` (+ ``python-install-mirror``), edited with tomlkit.
 
-Form from astral-sh/uv docs/concepts/indexes.md and mirrorz-docs / ustclug help (anchors-mirror.md §4.3):
+Form from astral-sh/uv docs/concepts/indexes.md and mirrorz-docs / ustclug help:
 only the entry with ``default = true`` is replaced, the user's named indexes stay; ``python-install-mirror``
 is a uv.toml-only key (not valid in pyproject.toml). The deprecated ``index-url`` is left alone: an
 ``[[index]]`` default beats it (checked with uv 0.13.9).
