@@ -132,9 +132,9 @@ def read_record(prefix: Path) -> dict[str, dict]:
 
 
 def _canon(name: str) -> str:
-    import re
+    from dlsetup.util.names import canonical_name
 
-    return re.sub(r"[-_.]+", "-", name).lower()
+    return canonical_name(name)
 
 
 def site_packages(prefix: Path) -> list[Path]:

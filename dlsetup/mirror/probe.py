@@ -120,7 +120,9 @@ def user_agent() -> str:
 
 def normalize_name(name: str) -> str:
     """PEP 503 normalised project name."""
-    return re.sub(r"[-_.]+", "-", name).lower()
+    from dlsetup.util.names import canonical_name
+
+    return canonical_name(name)
 
 
 # ---------------------------------------------------------------------------------------- fetching

@@ -194,3 +194,4 @@ def test_no_except_importerror_around_dlsetups_own_imports():
                 if isinstance(stmt, ast.Import) and any(a.name.startswith("dlsetup") for a in stmt.names):
                     bad.append(f"{path.relative_to(ROOT.parent)}:{stmt.lineno}")
     assert bad == []
+
