@@ -94,6 +94,13 @@ def status(environ: dict[str, str] | None = None, cwd: str | Path | None = None)
             if not s.effective and f.masked_by and s.key != "parse-error":
                 result.notes.append(msg("mirror.status.masked", tool=tool, setting=s.key, source=redact_url(s.source),
                                         by=masked_label(redact_url(f.masked_by), f.masked_by_key)))
+        if tool == "uv":
+            # uv asks the non-default indexes (UV_INDEX, [[index]], extra-index-url) before the default one
+            first = next((f.setting.value for f in collected.found if f.setting.tool == "uv"
+                          and f.slot == "uv:index" and f.setting.effective), None)
+            if first:
+                ts.in_force = redact_url(first.split("=", 1)[1] if "=" in first and "://" not in
+                                         first.split("=", 1)[0] else first)
         if tool == "conda" and collected.files.get("conda"):
             # what conda-forge expands to after every mask (custom_multichannels, custom_channels, alias)
             from dlsetup.toolconfig import conda as conda_cfg

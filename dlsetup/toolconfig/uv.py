@@ -95,6 +95,19 @@ def files(env: Mapping[str, str], cwd: Path, *, system: str | None = None) -> li
     return found
 
 
+def parse(text: str, path: Path | str) -> dict:
+    """Parse a ``uv.toml`` / ``pyproject.toml`` as uv does, as far as dlsetup can tell: TOML, plus the mistake
+    real files make that uv rejects — a ``[tool.uv]``, ``[uv]`` or ``[project]`` table inside ``uv.toml``
+    (astral-sh/uv#17082; uv 0.13.9 answers "Failed to parse … TOML parse error"). Unknown fields inside an
+    ``[[index]]`` entry are accepted, as uv accepts them."""
+    data = parse_toml(text, path)
+    if Path(path).name != "pyproject.toml":
+        for bad in ("tool", "uv", "project"):
+            if bad in data:
+                raise ConfigFileError(path, f"unknown field `{bad}` (uv.toml holds uv's settings at the top level)")
+    return data
+
+
 def read(env: Mapping[str, str], cwd: Path, prefix: str | Path | None, out: Collected) -> None:
     """Every index setting uv would see, with its default-index precedence."""
     disabled = truthy(env.get("UV_NO_CONFIG"))
@@ -139,7 +152,7 @@ def read(env: Mapping[str, str], cwd: Path, prefix: str | Path | None, out: Coll
         if kind == "config-file" and not path.exists():
             out.notes.append(Note("uv", "parse-error", str(path), "UV_CONFIG_FILE names a file that does not exist"))
             continue
-        _, data = read_into("uv", path, out, parse_toml)
+        _, data = read_into("uv", path, out, parse)
         if not isinstance(data, dict):
             continue
         if path.name == "pyproject.toml":

@@ -74,7 +74,10 @@ def check(path: Path, tools: list[str], old: str | None, new: str | None) -> Non
             before, after = (parse_condarc(old, path) if old else {}), parse_condarc(new, path)
             allowed = CONDA_ALLOWED
         else:
-            before, after = (parse_toml(old, path) if old else {}), parse_toml(new, path)
+            from dlsetup.toolconfig.uv import parse as parse_uv
+
+            parse = parse_uv if kind.startswith("uv") else parse_toml
+            before, after = (parse(old, path) if old else {}), parse(new, path)
             if kind == "uv-pyproject":
                 tool_b, tool_a = before.get("tool") or {}, after.get("tool") or {}
                 if _outside(before, {"tool"}) != _outside(after, {"tool"}) or \

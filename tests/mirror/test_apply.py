@@ -75,7 +75,11 @@ def test_apply_status_restore_is_byte_identical(cli, home):
     st = cli("mirror", "status", "--json").json()
     in_force = {t["tool"]: t["in_force"] for t in st["tools"]}
     assert in_force["pip"] == "https://pypi.tuna.tsinghua.edu.cn/simple"
-    assert in_force["uv"] == "https://pypi.tuna.tsinghua.edu.cn/simple"
+    # the seeded non-default [[index]] "internal" is asked before the default index (real uv does so:
+    # tests/toolconfig/test_corpus.py), so that is what uv uses first
+    assert in_force["uv"] == "https://pypi.corp.example/simple"
+    uv_notes = [n["code"] for t in doc["tools"] if t["tool"] == "uv" for n in t.get("notes", [])]
+    assert "mirror.note.uv_index_first" in uv_notes
     assert st["current"]["mirror"] == "tuna"
     assert "s3cret" not in json.dumps(st)
 

@@ -83,10 +83,11 @@ def load_toml(tool: str, text: str | None, path: Path):
     import tomlkit
 
     from dlsetup.toolconfig.readers import parse_toml
+    from dlsetup.toolconfig.uv import parse as parse_uv
 
     if text:
         try:
-            parse_toml(text, path)
+            (parse_uv if tool == "uv" else parse_toml)(text, path)
         except ConfigFileError as exc:
             raise malformed(tool, exc) from None
     try:

@@ -13,6 +13,7 @@ from pathlib import Path
 from dlsetup.mirror.catalog import owner_of
 from dlsetup.mirror.writers import Context, Report, append_table, load_toml
 from dlsetup.mirror.writers import torch as torch_writer
+from dlsetup.mirror.catalog import is_mirror_torch_url
 
 
 def _table(doc, pyproject: bool, create: bool):
@@ -60,6 +61,15 @@ def apply(text: str | None, ctx: Context, report: Report, *, include_torch: bool
         elif default.get("url") != m.pip:
             default["url"] = m.pip
             report.change(f"[[index]] (default) url = {m.pip}")
+        # uv asks the other [[index]] entries (and extra-index-url) before the default index
+        # (docs/concepts/indexes.md): a package they carry never comes from the mirror
+        for e in indexes:
+            url = str(e.get("url", "")) if hasattr(e, "get") else ""
+            if url and e.get("default") is not True and not is_mirror_torch_url(url, ctx.catalog):
+                report.note("mirror.note.uv_index_first", url=url, file=str(path))
+        extra = table.get("extra-index-url")
+        for url in [extra] if isinstance(extra, str) else list(extra or []):
+            report.note("mirror.note.uv_index_first", url=str(url), file=str(path))
     if m.python_install:
         if pyproject:
             report.note("mirror.note.uv_python_mirror_pyproject", url=m.python_install)
