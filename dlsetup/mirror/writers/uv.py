@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dlsetup.mirror.catalog import owner_of
+from dlsetup.mirror.catalog import is_mirror_torch_url, owner_of
 from dlsetup.mirror.writers import Context, Report, append_table, load_toml
 from dlsetup.mirror.writers import torch as torch_writer
-from dlsetup.mirror.catalog import is_mirror_torch_url
 
 
 def _table(doc, pyproject: bool, create: bool):
