@@ -19,9 +19,11 @@ def torch_wheel_source(variant: str) -> dict[str, str] | None:
     current = journal.current_mirror()
     if current is None or not current.mirror:
         return None
+    from dlsetup.errors import DlsetupError
+
     try:
         m = load_catalog().find(current.mirror)
-    except Exception:  # a broken custom mirrors.toml must not break resolve
+    except DlsetupError:  # a broken custom mirrors.toml (a usage error of its own) must not break resolve
         return None
     if m is None or m.torch is None or not m.torch.serves(variant):
         return None
