@@ -6,6 +6,6 @@ be used), how the tool parses and decodes them, and which value wins: :mod:`.pip
 :mod:`.condarc` edit files keeping comments, order, indentation and line endings, and :mod:`.verify` re-reads
 an edited file with the tool's own rules before it is written.
 
-This package sits below every capability (probe, resolve, doctor, mirror, envs): it imports only
-``dlsetup.paths`` and ``dlsetup.errors``, and nothing here imports them.
+This package sits below every capability (probe, resolve, doctor, mirror, envs): it imports only the
+foundation (``dlsetup.paths``, ``dlsetup.util``), and ``tests/core/test_layers.py`` keeps it so.
 """

@@ -67,3 +67,12 @@ def test_uv_and_pixi_per_os(tmp_path):
     mac = [str(p) for p in pixi.files({"HOME": "/Users/li"}, tmp_path, system="macos")]
     assert mac == ["/etc/pixi/config.toml", "/Users/li/.config/pixi/config.toml",
                    "/Users/li/Library/Application Support/pixi/config.toml", "/Users/li/.pixi/config.toml"]
+
+
+def test_hf_hub_cache_follows_huggingface_hub_constants():
+    from dlsetup.toolconfig import hf
+
+    assert hf.hub_cache({"HOME": "/home/li"}) == Path("/home/li/.cache/huggingface/hub")
+    assert hf.hub_cache({"HOME": "/h", "XDG_CACHE_HOME": "/c"}) == Path("/c/huggingface/hub")
+    assert hf.hub_cache({"HOME": "/h", "HF_HOME": "/data/hf"}) == Path("/data/hf/hub")
+    assert hf.hub_cache({"HOME": "/h", "HF_HOME": "/data/hf", "HF_HUB_CACHE": "/fast/hub"}) == Path("/fast/hub")
