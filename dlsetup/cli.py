@@ -76,7 +76,12 @@ def _set_lang(ctx: click.Context, param: click.Parameter, value: str | None) -> 
     from dlsetup import i18n
 
     if value is not None or ctx.parent is None:
-        i18n.set_language(value)
+        try:
+            i18n.set_language(value)
+        except i18n.UnsupportedLanguage as exc:
+            from dlsetup.errors import UsageError
+
+            raise UsageError("core.error.unknown_lang", lang=exc.lang, supported=", ".join(i18n.SUPPORTED)) from None
     return value
 
 

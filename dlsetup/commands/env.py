@@ -69,10 +69,11 @@ def create_env(name, specs, python, file, recipe, channels, backend, dry_run, sn
       dlsetup --json create env demo numpy --dry-run
     """
     from dlsetup.envs import api, render
+    from dlsetup.mirror.api import torch_wheel_source
 
     r = api.create_env(name, list(specs), python=python, file=file, recipe=recipe, channels=list(channels),
                        backend=_b(backend), dry_run=dry_run, snapshot=snapshot, cuda=cuda, offline=offline,
-                       pip_index_url=pip_index_url)
+                       pip_index_url=pip_index_url, wheel_source=torch_wheel_source)
     return emit(Result(command="create env", data=r, exit_code=0, render_text=render.create))
 
 

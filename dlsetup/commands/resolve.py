@@ -53,12 +53,14 @@ Examples:
 def resolve(packages, snapshot, os_name, arch, python, driver, gpu_cc, no_gpu, glibc, cuda, explain, check_index,
             index_url, refresh):
     from dlsetup import exitcodes
+    from dlsetup.mirror.api import torch_wheel_source
     from dlsetup.output import emit
     from dlsetup.resolve.render import render
     from dlsetup.resolve.service import run
     from dlsetup.result import Result
 
     res = run(packages, cuda=cuda, explain=explain, check_index=check_index, index_url=index_url, refresh=refresh,
+              wheel_source=torch_wheel_source,
               snapshot=snapshot, os=os_name, arch=arch, python=python, driver=driver, gpu_cc=gpu_cc,
               no_gpu=no_gpu, glibc=glibc)
     return emit(Result(command="resolve", data=res, exit_code=exitcodes.OK if res.ok else exitcodes.FAILED,

@@ -53,7 +53,8 @@ def _merge_channels(cli_channels: list[str], spec: EnvSpec) -> None:
 def create_env(name: str, specs: list[str] | tuple[str, ...] = (), *, python: str | None = None,
                file: str | None = None, recipe: str | None = None, channels: list[str] | tuple[str, ...] = (),
                backend: str | None = None, dry_run: bool = False, snapshot: str | None = None,
-               cuda: str | None = None, offline: bool = False, pip_index_url: str | None = None) -> CreateResult:
+               cuda: str | None = None, offline: bool = False, pip_index_url: str | None = None,
+               wheel_source=None) -> CreateResult:
     """``dlsetup create env NAME [SPEC…]`` — from specs, a file, or a recipe fitted to this machine."""
     from dlsetup.envs import specfile
     from dlsetup.envs.backends import CreateRequest
@@ -75,7 +76,8 @@ def create_env(name: str, specs: list[str] | tuple[str, ...] = (), *, python: st
     if recipe:
         from dlsetup.envs import recipes
 
-        spec, plan = recipes.plan(recipe, python=python, snapshot=snap, snapshot_path=snapshot)
+        spec, plan = recipes.plan(recipe, python=python, snapshot=snap, snapshot_path=snapshot,
+                                  wheel_source=wheel_source)
         warnings += plan.warnings
         spec.conda += list(specs)
     elif file:
@@ -160,21 +162,11 @@ def lock_env(files: list[str], platforms: list[str] | None = None, output: str |
             raise UsageError("core.error.file_not_found", path=str(p))
     out = Path(output).expanduser() if output else Path.cwd() / "conda-lock.yml"
     if pip_index_url is None:
-        pip_index_url = configured_pip_index()
+        from dlsetup.envs.pip import configured_index
+
+        pip_index_url = configured_index()
     return _backend(backend).lock(paths, list(platforms or []) or None, out, cuda=cuda, pip_index_url=pip_index_url,
                                   pypi_mapping=pypi_mapping)
-
-
-def configured_pip_index() -> str | None:
-    """The pip index the user applied with ``dlsetup mirror`` (helper M's API), if any."""
-    try:
-        from dlsetup.mirror.api import pip_index_url
-    except ImportError:
-        return None
-    try:
-        return pip_index_url()
-    except Exception:  # noqa: BLE001 - a broken pip config must not break locking
-        return None
 
 
 def remove_env(name: str, *, backend: str | None = None, dry_run: bool = False) -> RemoveResult:

@@ -50,9 +50,9 @@ def root_prefix() -> Path | None:
 
 def envs_dirs() -> list[Path]:
     """conda's ``envs_dirs`` in priority order."""
-    from dlsetup.envs import condarc
+    from dlsetup.toolconfig import conda
 
-    rc = condarc.load()
+    rc = conda.load()
     configured = [Path(os.path.expandvars(p)).expanduser() for p in rc.get("envs_dirs", [])]
     defaults: list[Path] = []
     root = root_prefix()

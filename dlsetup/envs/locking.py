@@ -1,4 +1,4 @@
-"""``conda-lock.yml`` through conda-lock's own code, with py-rattler as the solver (research §4.3-2).
+"""``conda-lock.yml`` through conda-lock's own code, with py-rattler as the solver.
 
 conda-lock parses the inputs, builds its fake virtual-package channel, solves the pip section with its
 vendored Poetry resolver, applies categories, hashes and writes the file; only the conda solve is swapped:

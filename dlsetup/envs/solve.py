@@ -1,7 +1,7 @@
 """py-rattler plumbing shared by the rattler backend and the lock solver: caches, solve, install, progress.
 
 Caches are rattler's own (``$RATTLER_CACHE_DIR``, else ``~/.cache/rattler/cache``) so pixi and dlsetup
-share downloaded packages. py-rattler 0.28.0 quirks handled here (research §6.5): ``solve`` needs the
+share downloaded packages. py-rattler 0.28.0 quirks handled here: ``solve`` needs the
 virtual packages passed explicitly, and ``install(requested_specs=…)`` needs the wrapped PyMatchSpec.
 """
 

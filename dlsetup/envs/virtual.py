@@ -3,7 +3,7 @@
 * This machine: rattler's detection with conda's overrides honoured (``CONDA_OVERRIDE_CUDA`` and friends,
   rattler ``VirtualPackageOverrides.from_env``), or an explicit ``--cuda VER``.
 * Another platform (``-p osx-arm64`` or a snapshot of another machine): never detect — detection there is
-  wrong and can even fail (research §6.4). Use conda-lock's table ``default-virtual-packages.yaml`` (the
+  wrong and can even fail. Use conda-lock's table ``default-virtual-packages.yaml`` (the
   same numbers conda-lock locks with), adjusted from a snapshot when one is given.
 """
 

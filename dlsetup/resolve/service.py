@@ -43,6 +43,7 @@ def run(
     check_index: bool = False,
     index_url: str | None = None,
     refresh: bool = False,
+    wheel_source=None,
     **machine_args,
 ) -> Resolution:
     from dlsetup.compat.tables import version_tuple
@@ -68,7 +69,7 @@ def run(
 
             warn(t("compat.refresh.failed") + " " + "; ".join(done.problems))
     machine = build_machine(**machine_args)
-    res = resolve(Request(specs=specs, cuda=cuda, explain=explain, machine=machine))
+    res = resolve(Request(specs=specs, cuda=cuda, explain=explain, machine=machine, wheel_source=wheel_source))
     if check_index and res.ok:
         from dlsetup.resolve.check_index import check_packages
 

@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
-from dlsetup.resolve.model import Spec
+
+@dataclass
+class Spec:
+    """One requested package: ``torch``, ``torch==2.6.*``, ``torchvision``, ``tensorflow`` ..."""
+
+    name: str  # canonical name: torch, torchvision, torchaudio, tensorflow, jax, paddlepaddle, onnxruntime
+    specifier: str = ""  # PEP 440 specifier set, "" for any
+    requested_as: str = ""  # what the user typed
+
 
 # What users type -> the package dlsetup resolves. Values are (canonical name, note key or None).
 ALIASES: dict[str, tuple[str, str | None]] = {

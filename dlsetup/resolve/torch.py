@@ -250,7 +250,7 @@ def _success(plan: Plan, machine: Machine, request: Request, specs: dict[str, Sp
             form, "index-url")
         plan.reason("resolve.reason.index_torch", release, variant=chosen.variant, platform=plat,
                     default=default or "-", url=index_url)
-        mirror = _mirror_source(chosen.variant)
+        mirror = request.wheel_source(chosen.variant) if request.wheel_source else None
         if mirror and form == "index-url":
             index_url = mirror["url"]
             kind = "index-url" if mirror.get("layout") == "simple" else "find-links"
@@ -278,38 +278,6 @@ def _success(plan: Plan, machine: Machine, request: Request, specs: dict[str, Sp
     plan.groups.append(InstallGroup(requirements=reqs, index_url=index_url, index_kind=kind))
     if release.get("note"):
         plan.reason("resolve.reason.release_note", release, line=release["line"], note=note_text(release))
-
-
-def _state_dir():
-    """dlsetup's state directory without importing platformdirs on Linux (same answer as paths.state_dir)."""
-    import os
-    import sys
-    from pathlib import Path
-
-    override = os.environ.get("DLSETUP_STATE_DIR")
-    if override:
-        return Path(override)
-    if sys.platform.startswith("linux"):
-        base = os.environ.get("XDG_STATE_HOME", "").strip() or os.path.expanduser("~/.local/state")
-        return Path(base) / "dlsetup"
-    from dlsetup.paths import state_dir
-
-    return state_dir()
-
-
-def _mirror_source(variant: str) -> dict[str, str] | None:
-    """Where the mirror the user applied with ``dlsetup mirror`` serves ``variant`` (None: no such mirror)."""
-    # No journal, no applied mirror: skip importing the mirror layer (it costs more than resolving).
-    if not (_state_dir() / "mirror" / "journal").is_dir():
-        return None
-    try:
-        from dlsetup.mirror.api import torch_wheel_source
-    except ImportError:
-        return None
-    try:
-        return torch_wheel_source(variant)
-    except Exception:  # a broken mirror journal must not break resolve
-        return None
 
 
 def _explain_failure(plan: Plan, machine: Machine, candidates: list[Candidate], gpu: bool, plat: str) -> None:

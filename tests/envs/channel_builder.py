@@ -2,10 +2,9 @@
 
 Where this comes from: the package layout (``info/index.json``, ``info/paths.json``, ``info/link.json``,
 ``has_prefix``) follows the conda package spec (https://docs.conda.io/projects/conda-build/en/latest/
-resources/package-spec.html) and the recipe proven offline in ``/work/shared/research/anchors-env.md``
-§5.1 and §5.4: archives are made with conda-package-handling and indexed with ``rattler.index.index_fs``.
+resources/package-spec.html); archives are made with conda-package-handling and indexed with ``rattler.index.index_fs``.
 
-The ``python`` package is "venv-style" (research §5.4): ``bin/python3.X`` is a symlink to the host
+The ``python`` package is "venv-style": ``bin/python3.X`` is a symlink to the host
 interpreter and ``pyvenv.cfg`` makes the env its own ``sys.prefix``, so noarch:python packages, entry
 points and ``python -m pip`` work inside environments the tests create. The ``pip`` package is the real
 pip copied from the interpreter running the tests, packaged as noarch:python.
@@ -115,7 +114,7 @@ def build_package(chan: Path, pkg: Pkg) -> Path:
 
 
 def venv_python_pkg() -> Pkg:
-    """A ``python`` package whose interpreter is the host's, isolated like a venv (research §5.4)."""
+    """A ``python`` package whose interpreter is the host's, isolated like a venv."""
     home = os.path.dirname(HOST_PYTHON)
     cfg = f"home = {home}\ninclude-system-site-packages = false\nversion = {PY_FULL}\n"
     return Pkg(

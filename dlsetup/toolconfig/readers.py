@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -34,8 +33,11 @@ class ConfigFileError(Exception):
         return f"{self.path}:{self.line}" if self.line else self.path
 
 
-def read_text(path: Path) -> str | None:
-    """The file's text, or None when it does not exist. Undecodable or unreadable → ConfigFileError."""
+def read_text(path: Path, encoding: str | None = None) -> str | None:
+    """The file's text, or None when it does not exist. Undecodable or unreadable → ConfigFileError.
+
+    ``encoding`` is the codec the tool itself decodes with (pip: the locale's); default UTF-8 with an
+    optional byte-order mark, as the TOML and YAML tools read their files."""
     try:
         data = path.read_bytes()
     except (FileNotFoundError, NotADirectoryError):
@@ -44,11 +46,14 @@ def read_text(path: Path) -> str | None:
         raise ConfigFileError(path, "is a directory") from None
     except OSError as exc:
         raise ConfigFileError(path, exc.strerror or str(exc)) from None
+    codec = encoding or "utf-8-sig"
     try:
-        return data.decode("utf-8-sig")
+        return data.decode(codec)
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise ConfigFileError(path, "not UTF-8 text", line) from None
+        raise ConfigFileError(path, f"not {encoding or 'UTF-8'} text", line) from None
+    except LookupError:
+        raise ConfigFileError(path, f"unknown text encoding {codec}") from None
 
 
 # --------------------------------------------------------------------------------------------- pip INI
@@ -294,34 +299,6 @@ def _condarc_lite(text: str) -> dict[str, Any]:
     return data
 
 
-def conda_search_path(env: Mapping[str, str]) -> list[Path]:
-    """conda's SEARCH_PATH (conda/base/constants.py) with variables expanded; unset ones skipped.
-
-    Later entries win. Shared by ``mirror.effective`` (what conda would use) and ``envs.condarc``.
-    """
-    home = Path(env.get("HOME") or os.path.expanduser("~"))
-    entries: list[Path] = []
-    for base in ("/etc/conda", "/var/lib/conda"):
-        entries += [Path(base, ".condarc"), Path(base, "condarc"), Path(base, "condarc.d")]
-    root = env.get("CONDA_ROOT")
-    if not root and env.get("CONDA_EXE"):
-        root = str(Path(env["CONDA_EXE"]).parent.parent)
-    if root:
-        entries += [Path(root, ".condarc"), Path(root, "condarc"), Path(root, "condarc.d")]
-    if env.get("XDG_CONFIG_HOME"):
-        x = Path(env["XDG_CONFIG_HOME"], "conda")
-        entries += [x / ".condarc", x / "condarc", x / "condarc.d"]
-    for d in (home / ".config" / "conda", home / ".conda"):
-        entries += [d / ".condarc", d / "condarc", d / "condarc.d"]
-    entries.append(home / ".condarc")
-    if env.get("CONDA_PREFIX"):
-        p = Path(env["CONDA_PREFIX"])
-        entries += [p / ".condarc", p / "condarc", p / "condarc.d"]
-    if env.get("CONDARC"):
-        entries.append(Path(env["CONDARC"]))
-    return dedupe_paths(entries)
-
-
 def dedupe_paths(paths: list[Path]) -> list[Path]:
     """``paths`` without repeats (compared after ``os.path.normpath``), first occurrence kept."""
     seen: set[str] = set()
@@ -332,14 +309,3 @@ def dedupe_paths(paths: list[Path]) -> list[Path]:
             seen.add(key)
             unique.append(p)
     return unique
-
-
-def conda_files(env: Mapping[str, str]) -> list[Path]:
-    """Existing condarc files in load order (later wins); ``condarc.d`` directories expanded."""
-    files: list[Path] = []
-    for entry in conda_search_path(env):
-        if entry.is_dir():
-            files += sorted(p for p in entry.iterdir() if p.suffix in (".yml", ".yaml") and p.is_file())
-        elif entry.is_file():
-            files.append(entry)
-    return files

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from dlsetup.mirror import effective
-from dlsetup.mirror.effective import collect, effective_settings
-from dlsetup.mirror.readers import _condarc_full, _condarc_lite, _NeedFullYaml, parse_condarc
 from dlsetup.probe.model import ConfigSetting
+from dlsetup.toolconfig import conda, hf, uv
+from dlsetup.toolconfig.layers import collect, effective_settings
+from dlsetup.toolconfig.readers import _condarc_full, _condarc_lite, _NeedFullYaml, parse_condarc
 
 REFUSE = "http://127.0.0.1:9"  # nothing listens on the discard port: connections are refused at once
 
@@ -208,8 +208,8 @@ def test_uv_pyproject_without_tool_uv_is_skipped(home: Path, tmp_path: Path):
     _write(tmp_path / "pyproject.toml", '[project]\nname = "x"\n')
     inner = tmp_path / "sub"
     _write(inner / "pyproject.toml", f'[project]\nname = "y"\n[tool.uv]\nindex-url = "{REFUSE}/y"\n')
-    assert effective.uv_project_file(inner) == inner / "pyproject.toml"
-    assert effective.uv_project_file(tmp_path) is None
+    assert uv.project_file(inner) == inner / "pyproject.toml"
+    assert uv.project_file(tmp_path) is None
 
 
 CONDARC_SAMPLES = [
@@ -265,8 +265,12 @@ def test_conda_env_vars_and_multichannel_defaults(home: Path):
                              "custom_multichannels:\n  defaults:\n    - https://b/pkgs/main\n")
     env = dict(os.environ, CONDA_CHANNELS="conda-forge,bioconda")
     s = [x for x in effective_settings(env) if x.tool == "conda"]
+    # conda/base/context.py custom_multichannels: "reserved overrides custom", so conda expands
+    # ``defaults`` from default_channels and never from custom_multichannels.defaults
     dc = next(x for x in s if x.key == "default_channels")
-    assert not dc.effective and dc.masked_by == str(home / ".condarc")
+    cm = next(x for x in s if x.key == "custom_multichannels.defaults")
+    assert dc.effective and not cm.effective and cm.masked_by == str(home / ".condarc")
+    assert conda.channel_urls(["defaults"]) == ["https://a/pkgs/main"]
     assert {x.value for x in s if x.source == "env:CONDA_CHANNELS"} == {"conda-forge", "bioconda"}
 
 
@@ -283,7 +287,7 @@ def test_pixi_project_config_beats_pixi_home(home: Path, tmp_path: Path):
 
 
 def test_hf_endpoint_env_and_snippet(home: Path):
-    snippet = effective.hf_snippet_file(os.environ)
+    snippet = hf.snippet_file(os.environ)
     _write(snippet, "export HF_ENDPOINT=https://hf-mirror.com\n")
     s = [x for x in effective_settings() if x.tool == "hf"]
     assert len(s) == 1 and not s[0].effective  # written but not sourced in this shell
