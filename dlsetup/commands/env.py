@@ -73,7 +73,8 @@ def create_env(name, specs, python, file, recipe, channels, backend, dry_run, sn
     r = api.create_env(name, list(specs), python=python, file=file, recipe=recipe, channels=list(channels),
                        backend=_b(backend), dry_run=dry_run, snapshot=snapshot, cuda=cuda, offline=offline,
                        pip_index_url=pip_index_url)
-    return emit(Result(command="create env", data=r, exit_code=0, render_text=render.create))
+    # a plan that could not be solved is a failed check, as conda's --dry-run exits 1 then
+    return emit(Result(command="create env", data=r, exit_code=0 if r.solved else 1, render_text=render.create))
 
 
 @click.group("env", context_settings={"help_option_names": ["-h", "--help"]})
