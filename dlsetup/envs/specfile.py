@@ -144,7 +144,7 @@ def _environment_yaml(p: Path, text: str, platform: str | None = None) -> EnvSpe
                     spec.pip.append(out)
                     spec.origins.setdefault(out, f"{p}:{pline}" if pline else str(p))
         else:
-            raise UsageError("envs.error.bad_file", path=str(p), reason=f"dependency #{i + 1} ({where}) is not a spec: {dep!r}")
+            raise UsageError("envs.error.bad_file", path=str(p), reason=f"line {line}: dependency #{i + 1} is not a spec: {dep!r}")
     variables = data.get("variables") or {}
     if not isinstance(variables, dict):  # conda/env/env.py: variables_validation
         raise UsageError("envs.error.bad_file", path=str(p), reason="'variables' must be a mapping")
