@@ -20,9 +20,9 @@ _CONDA_PIN = re.compile(r"^[A-Za-z0-9_.\-]+=[^=<>!~ ][^=]*(=[^=]+)?$")  # name=1
 
 def detect_kind(path: Path, text: str) -> str:
     name = path.name.lower()
+    # conda-lock 1.x files have no ``version:`` line; every version has top-level metadata and package
     if name.endswith(("-lock.yml", "-lock.yaml", ".lock.yml", ".lock.yaml")) or (
-        re.search(r"^version:\s*1\s*$", text, re.M) and re.search(r"^package:", text, re.M)
-        and re.search(r"^metadata:", text, re.M)
+        re.search(r"^package:", text, re.M) and re.search(r"^metadata:", text, re.M)
     ):
         return "conda-lock"
     if re.search(r"^@EXPLICIT\s*$", text, re.M):
