@@ -8,11 +8,12 @@ from dlsetup.cli import common_options
 from dlsetup.output import emit
 from dlsetup.result import Result
 
-BACKEND_CHOICE = click.Choice(["auto", "rattler", "conda", "mamba", "micromamba"], case_sensitive=False)
+BACKEND_CHOICE = click.Choice(["auto", "rattler", "conda", "mamba", "micromamba", "venv"], case_sensitive=False)
 _backend_opt = click.option(
     "--backend", type=BACKEND_CHOICE, default=None,
-    help="Environment engine: embedded rattler, or the conda/mamba/micromamba command line "
-         "(default: $DLSETUP_BACKEND, else a conda-family tool if one is installed, else rattler).",
+    help="Environment engine: embedded rattler, the conda/mamba/micromamba command line, or venv (no conda: "
+         "uv, else python -m venv + pip) (default: $DLSETUP_BACKEND, else a conda-family tool if one is "
+         "installed, else rattler).",
 )
 
 
@@ -66,6 +67,7 @@ def create_env(name, specs, python, file, recipe, channels, backend, dry_run, sn
       dlsetup create env sci --python 3.12 numpy scipy
       dlsetup create env course -f envs/course.yml
       dlsetup create env repro -f conda-lock.yml
+      dlsetup create env dl --recipe pytorch --backend venv   # no conda: uv
       dlsetup --json create env demo numpy --dry-run
     """
     from dlsetup.envs import api, render
@@ -113,8 +115,9 @@ def env_list(backend):
 @env.command("export")
 @common_options
 @click.argument("name")
-@click.option("--format", "fmt", type=click.Choice(["yaml", "explicit", "lock", "requirements"]), default="yaml",
-              show_default=True, help="environment.yml, @EXPLICIT urls, conda-lock.yml, or `conda list -e` form.")
+@click.option("--format", "fmt", type=click.Choice(["yaml", "explicit", "lock", "requirements", "pylock"]),
+              default=None, help="environment.yml (default), @EXPLICIT urls, conda-lock.yml, `conda list -e` form; "
+                                 "for a venv environment pylock (PEP 751, its default) or requirements (with hashes).")
 @click.option("--from-history", is_flag=True, help="Only the specs that were asked for (yaml; leaves pip out, like conda).")
 @click.option("--no-builds", is_flag=True, help="name=version without build strings (yaml, requirements).")
 @click.option("-o", "--file", "output", metavar="FILE", help="Write to FILE (atomically) instead of stdout.")
@@ -129,9 +132,12 @@ def env_export(name, fmt, from_history, no_builds, output, backend):
       dlsetup env export dl --format explicit -o spec.txt
       dlsetup env export dl --format lock -o conda-lock.yml
       dlsetup env export dl --format requirements
+      dlsetup env export dl-venv --format pylock -o pylock.toml
     """
     from dlsetup.envs import api, render
 
+    if fmt is None:
+        fmt = api.default_export_format(name)
     r = api.export_env(name, fmt, from_history=from_history, no_builds=no_builds, output=output, backend=_b(backend))
     return emit(Result(command="env export", data=r, render_text=render.export))
 
@@ -189,7 +195,8 @@ def env_lock(files, platforms, output, cuda, pip_index_url, pypi_mapping, backen
 @env.command("install")
 @common_options
 @click.argument("name")
-@click.option("-f", "--file", "lockfile", required=True, metavar="conda-lock.yml", help="The lock file to install.")
+@click.option("-f", "--file", "lockfile", required=True, metavar="conda-lock.yml|pylock.toml",
+              help="The lock file to install (a pylock.toml makes a virtual environment).")
 @_backend_opt
 @click.option("--dry-run", is_flag=True, help="List what would be installed.")
 def env_install(name, lockfile, backend, dry_run):
@@ -199,6 +206,7 @@ def env_install(name, lockfile, backend, dry_run):
     Examples:
       dlsetup env install dl -f conda-lock.yml
       dlsetup env install dl -f conda-lock.yml --dry-run
+      dlsetup env install dl2 -f pylock.toml
     """
     from dlsetup.envs import api, render
 

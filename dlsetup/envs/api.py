@@ -34,6 +34,13 @@ def _backend(name: str | None):
     return select_backend(name)
 
 
+def _backend_for(prefix: Path, name: str | None):
+    """The backend that owns an existing environment: a venv is always the venv backend's."""
+    if locations.is_venv(prefix):
+        return _backend("venv")
+    return _backend(name)
+
+
 def _check_free(name: str | None, prefix: Path) -> None:
     if os.path.lexists(prefix):
         raise UsageError("envs.error.exists", prefix=str(prefix))
@@ -107,6 +114,11 @@ def install_env(name: str, lockfile: str, *, backend: str | None = None, dry_run
     from dlsetup.envs.backends import CreateRequest
 
     path = Path(lockfile).expanduser().resolve()
+    if specfile.is_pylock(path):  # PEP 751: a virtual environment, whatever --backend says
+        env_name, prefix = locations.target_prefix(name)
+        _check_free(env_name, prefix)
+        return _backend("venv").install_lock(CreateRequest(name=env_name, prefix=prefix, spec=EnvSpec(kind="pylock"),
+                                                           dry_run=dry_run, lockfile=path))
     spec = specfile.read(path)
     if spec.kind != "conda-lock":
         raise UsageError("envs.error.not_a_lock", path=str(path))
@@ -121,7 +133,7 @@ def clone_env(source: str, dest: str, *, backend: str | None = None, dry_run: bo
     src = locations.find_prefix(source)
     env_name, prefix = locations.target_prefix(dest)
     _check_free(env_name, prefix)
-    return _backend(backend).clone(src, env_name, prefix, dry_run=dry_run)
+    return _backend_for(src, backend).clone(src, env_name, prefix, dry_run=dry_run)
 
 
 def export_env(name: str, fmt: str = "yaml", *, from_history: bool = False, no_builds: bool = False,
@@ -137,7 +149,9 @@ def export_env(name: str, fmt: str = "yaml", *, from_history: bool = False, no_b
     if no_builds and fmt in ("explicit", "lock"):
         raise UsageError("envs.error.flag_not_for_format", flag="--no-builds", format=fmt)
     prefix = locations.find_prefix(name)
-    result = _backend(backend).export(prefix, fmt, from_history=from_history, no_builds=no_builds)
+    if fmt == "pylock" and not locations.is_venv(prefix):
+        raise UsageError("envs.error.pylock_needs_venv", prefix=str(prefix))
+    result = _backend_for(prefix, backend).export(prefix, fmt, from_history=from_history, no_builds=no_builds)
     if output:
         out = Path(output).expanduser().resolve()
         try:
@@ -146,6 +160,15 @@ def export_env(name: str, fmt: str = "yaml", *, from_history: bool = False, no_b
             raise UsageError("core.error.not_writable", path=str(out), reason=exc.strerror or str(exc)) from None
         result.output = str(out)
     return result
+
+
+def default_export_format(name: str) -> str:
+    """``yaml`` for conda-family environments, ``pylock`` for virtual environments."""
+    try:
+        prefix = locations.find_prefix(name)
+    except UsageError:
+        return "yaml"  # export_env reports the unknown name
+    return "pylock" if locations.is_venv(prefix) else "yaml"
 
 
 def lock_env(files: list[str], platforms: list[str] | None = None, output: str | None = None, *,
@@ -192,7 +215,7 @@ def remove_env(name: str, *, backend: str | None = None, dry_run: bool = False) 
         b = _backend(backend)
         return RemoveResult(name=name if not locations.looks_like_path(name) else None, prefix=str(prefix),
                             removed=False, backend=b.name)
-    return _backend(backend).remove(prefix)
+    return _backend_for(prefix, backend).remove(prefix)
 
 
 def list_envs(*, backend: str | None = None) -> EnvList:

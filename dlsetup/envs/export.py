@@ -20,7 +20,7 @@ from typing import Any
 
 from dlsetup.envs.model import Package
 
-FORMATS = ("yaml", "explicit", "lock", "requirements")
+FORMATS = ("yaml", "explicit", "lock", "requirements", "pylock")  # pylock: venv environments (PEP 751)
 _PLAIN = re.compile(r"^[A-Za-z0-9_/.][A-Za-z0-9_.\-=<>!*,/:@+~ \[\]'|]*$")
 HEADER = ("# This file may be used to create an environment using:\n"
           "# $ conda create --name <env> --file <this file>\n")

@@ -18,6 +18,11 @@ from dlsetup.errors import UsageError
 _CONDA_PIN = re.compile(r"^[A-Za-z0-9_.\-]+=[^=<>!~ ][^=]*(=[^=]+)?$")  # name=1.2 or name=1.2=build
 
 
+def is_pylock(path: Path) -> bool:
+    """A PEP 751 lock file: ``pylock.toml`` or ``pylock.<name>.toml`` (the names the PEP allows)."""
+    return re.fullmatch(r"pylock(\.[^.]+)?\.toml", Path(path).name.lower()) is not None
+
+
 def detect_kind(path: Path, text: str) -> str:
     name = path.name.lower()
     # conda-lock 1.x files have no ``version:`` line; every version has top-level metadata and package

@@ -238,6 +238,11 @@ class RattlerBackend(Backend):
         out = EnvList(envs_dirs=[str(d) for d in locations.envs_dirs()], registry=str(locations.registry_path()),
                       backend=self.name, cleaned=cleaned)
         for name, prefix, registered in locations.known_envs():
+            if locations.is_venv(prefix):  # made by --backend venv: described by its own marker
+                from dlsetup.envs.backends.venv import env_info
+
+                out.envs.append(env_info(prefix, name))
+                continue
             records = pfx.conda_records(prefix)
             out.envs.append(EnvInfo(name=name, prefix=str(prefix), active=locations.is_active(prefix),
                                     base=name == "base" or locations.is_base(prefix), registered=registered,
