@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "create": ("dlsetup.commands.env", "create", "Create an environment: dlsetup create env NAME ..."),
     "env": ("dlsetup.commands.env", "env", "List, export, clone, lock, install and remove environments."),
     "verify": ("dlsetup.commands.verify", "verify", "Prove the stack computes correctly (ops, autograd, training)."),
+    "run": ("dlsetup.commands.run", "run", "Run a command inside an environment: dlsetup run -n NAME CMD ..."),
 }
 
 ROOT_HELP = f"""dlsetup takes a machine from "a GPU box with a driver" (or no GPU) to a verified,

@@ -231,3 +231,34 @@ def env_remove(name, backend, dry_run):
 
     r = api.remove_env(name, backend=_b(backend), dry_run=dry_run)
     return emit(Result(command="env remove", data=r, render_text=render.remove))
+
+
+@env.command("activate")
+@common_options
+@click.argument("name")
+@click.option("--shell", type=click.Choice(["bash", "zsh", "fish", "powershell", "cmd"]), default=None,
+              help="The shell to print for (default: $SHELL on Unix; PowerShell or cmd on Windows).")
+def env_activate(name, shell):
+    """Print the lines that activate environment NAME in your shell (no shell hook needed).
+
+    Works for conda-family environments (PATH, CONDA_PREFIX, the environment's variables and its
+    etc/conda/activate.d scripts) and for virtual environments (their own activate script).
+
+    \b
+    Examples:
+      eval "$(dlsetup env activate dl)"                       # bash, zsh
+      dlsetup env activate dl --shell fish | source
+      dlsetup env activate dl --shell powershell | Invoke-Expression
+      dlsetup --json env activate dl --shell cmd
+    """
+    from dlsetup.envs import activation, api
+    from dlsetup.envs.locations import looks_like_path
+
+    prefix = api.find_env_prefix(name)
+    act = activation.activation_for(prefix, None if looks_like_path(name) else name)
+    sh = shell or activation.detect_shell()
+    r = activation.ActivateResult(name=act.name, prefix=str(prefix), kind=act.kind, shell=sh,
+                                  lines=activation.script_lines(act, sh))
+    return emit(Result(command="env activate", data=r,
+                       render_text=lambda console, data: console.print("\n".join(data.lines), markup=False,
+                                                                       highlight=False, soft_wrap=True)))
