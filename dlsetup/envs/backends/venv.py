@@ -82,11 +82,11 @@ def _run(argv: list[str], env: dict[str, str] | None = None, what: str = "uv"):
     log("+ " + redact_url(" ".join(argv)), 1)
     result = run(argv, timeout=TOOL_TIMEOUT_S, env=env)
     if not result.ok:
-        lines = [ln.strip() for ln in (result.stderr or result.stdout or "").splitlines() if ln.strip()]
-        errors = [ln for ln in lines if ln.lower().startswith(("error", "×", "caused by"))] or lines
-        reason = "timed out" if result.timed_out else redact_url(" ".join(errors[-3:]) or f"exit {result.returncode}")
-        raise OperationFailed("envs.error.tool_failed", tool=what, command=" ".join(Path(argv[0]).name.split()[:1]
-                                                                                     + argv[1:3]), reason=reason)
+        # uv prints "× <what failed>" then "╰─▶ <why>" lines; pip prints "ERROR: ..."
+        lines = [re.sub(r"^[\s×╰─▶│├└]+", "", ln).strip() for ln in (result.stderr or result.stdout or "").splitlines()]
+        lines = [ln for ln in lines if ln and not ln.startswith(("Using ", "Resolved ", "Prepared ", "hint:"))]
+        reason = "timed out" if result.timed_out else redact_url("; ".join(lines[-3:]) or f"exit {result.returncode}")
+        raise OperationFailed("envs.error.tool_failed", tool=what, command=" ".join(argv[1:3]), reason=reason[:600])
     return result
 
 
