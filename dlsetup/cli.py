@@ -185,7 +185,10 @@ def main(argv: list[str] | None = None) -> None:
                    exitcodes.FAILED)
         code = exitcodes.FAILED
     if argv is None and "rattler" in sys.modules:
-        _exit_without_teardown(code)
+        from dlsetup.envs.rattler_exit import needs_hard_exit  # PyO3/pyo3-async-runtimes#40, version-gated
+
+        if needs_hard_exit():
+            _exit_without_teardown(code)
     sys.exit(code)
 
 
@@ -194,7 +197,7 @@ def _exit_without_teardown(code: int) -> None:
 
     py-rattler 0.28's native worker threads can crash the teardown that follows a solve (SIGSEGV or
     SIGABRT at exit in roughly half the runs, turning exit code 1 into 139); everything is written by
-    now, so flush the streams and exit directly.
+    now, so flush the streams and exit directly. Upstream and version gate: ``dlsetup.envs.rattler_exit``.
     """
     import os
 

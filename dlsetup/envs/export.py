@@ -81,9 +81,9 @@ def to_requirements(records: list[dict[str, Any]], pip_packages: list[Package], 
 
 def to_lock(prefix: Path, records: list[dict[str, Any]], pip_packages: list[Package], platform: str) -> tuple[str, list[str]]:
     """A conda-lock v1 file for this environment; returns (text, names of pip packages it had to leave out)."""
-    from dlsetup.envs.locking import import_conda_lock
+    from dlsetup.envs.locking import require_conda_lock
 
-    import_conda_lock()
+    require_conda_lock()  # the optional dlsetup[lock] extra; says how to get it when missing
     from conda_lock.lockfile import write_conda_lock_file
     from conda_lock.lockfile.v2prelim.models import HashModel, LockedDependency, Lockfile, LockMeta
     from conda_lock.models.channel import Channel
