@@ -148,20 +148,32 @@ def find_interpreter(version: str | None, uv: str | None) -> Path | None:
     from dlsetup.util.proc import run
 
     if version is None:
-        return Path(getattr(sys, "_base_executable", sys.executable))
+        return _base_python()
     if uv:
         r = run([uv, "python", "find", version, "--no-python-downloads"], timeout=60.0, env=_tool_env())
         if r.ok and r.stdout.strip():
             return Path(r.stdout.strip().splitlines()[-1])
     here = f"{sys.version_info.major}.{sys.version_info.minor}"
     if version in (here, f"{here}.{sys.version_info.micro}"):
-        return Path(getattr(sys, "_base_executable", sys.executable))
+        return _base_python()
     found = shutil.which(f"python{'.'.join(version.split('.')[:2])}")
     if found:
         r = run([found, "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"], timeout=30.0)
         if r.ok and r.stdout.strip().startswith(version):
             return Path(found)
     return None
+
+
+def _base_python() -> Path:
+    """The interpreter this process runs on, outside any virtual environment."""
+    return Path(getattr(sys, "_base_executable", sys.executable))
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def registered_venvs() -> list[Path]:
@@ -254,6 +266,14 @@ class VenvBackend(Backend):
 
     def _make_venv(self, prefix: Path, interpreter: Path | None, version: str | None, offline: bool = False) -> None:
         prefix.parent.mkdir(parents=True, exist_ok=True)
+        if interpreter is not None and _same_file(interpreter, _base_python()):
+            # the interpreter running dlsetup: the standard library makes the venv in-process (no pip seeded,
+            # as `uv venv` does), which saves a process start on every create
+            import venv
+
+            venv.EnvBuilder(symlinks=not sys.platform.startswith("win"), with_pip=not self.uv,
+                            upgrade_deps=False).create(str(prefix))
+            return
         if self.uv:
             argv = [self.uv, "venv", str(prefix), "--python", str(interpreter or version), "--no-project"]
             if interpreter is not None or offline:
