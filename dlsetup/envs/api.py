@@ -82,6 +82,8 @@ def create_env(name: str, specs: list[str] | tuple[str, ...] = (), *, python: st
     if recipe:
         from dlsetup.envs import recipes
 
+        if python is None and snap is None and (backend or os.environ.get("DLSETUP_BACKEND")) == "venv":
+            python = _local_python_for(recipes.load(recipe)["python"])  # a venv cannot bring its own Python
         spec, plan = recipes.plan(recipe, python=python, snapshot=snap, snapshot_path=snapshot)
         warnings += plan.warnings
         spec.conda += list(specs)
@@ -106,6 +108,17 @@ def create_env(name: str, specs: list[str] | tuple[str, ...] = (), *, python: st
     req = CreateRequest(name=env_name, prefix=prefix, spec=spec, dry_run=dry_run, cuda=cuda, offline=offline,
                         recipe=plan, snapshot=snap, warnings=warnings)
     return _backend(backend).create(req)
+
+
+def _local_python_for(candidates: list[str]) -> str | None:
+    """The first of a recipe's Python versions installed here (None: let the resolver choose, uv fetches it)."""
+    from dlsetup.envs.backends.venv import find_interpreter, find_uv
+
+    uv = find_uv()
+    for py in candidates:
+        if find_interpreter(str(py), uv) is not None:
+            return str(py)
+    return None
 
 
 def install_env(name: str, lockfile: str, *, backend: str | None = None, dry_run: bool = False) -> CreateResult:

@@ -161,3 +161,34 @@ def test_torch_cpu_wheel_from_a_loopback_index(cli, cli_subprocess, tmp_path, en
     out = cli_subprocess("run", "-n", "torch", "python", "-c",
                          "import torch; print(torch.__version__, (torch.ones(2) * 3).sum().item())", timeout=300)
     assert out.code == 0 and out.stdout.split() == ["2.13.0+cpu", "6.0"]
+
+
+def test_recipe_pytorch_as_a_venv(cli, cli_subprocess, tmp_path, envs_dir, isolated_env, uv_cache, monkeypatch):
+    """`dlsetup create env dl --recipe pytorch --backend venv`: the resolver's torch/torchvision pins from the
+    framework index, the recipe's conda part as PyPI names (opencv → opencv-python) from the user's own index
+    (pip.conf, their mirror), a local Python the recipe allows. Both indexes are loopback ones serving small
+    wheels built here with the resolver's versions."""
+    from tests.envs import channel_builder as cb
+
+    plan = cli("--json", "create", "env", "dl", "--recipe", "pytorch", "--backend", "venv", "--dry-run").json()
+    assert plan["recipe"]["python"] == PY  # the local interpreter, not a download (the recipe lists it)
+    assert plan["pip"][:4] == ["numpy", "pandas", "matplotlib", "opencv-python"]
+    pins = {f["name"]: f["version"] for f in plan["recipe"]["frameworks"]}
+    fw_dir, user_dir = tmp_path / "fw", tmp_path / "user"
+    fw = [cb.make_wheel(fw_dir / "w", name, version, modules={f"{name}/__init__.py": f"__version__ = {version!r}\n"})
+          for name, version in pins.items()]
+    user = [cb.make_wheel(user_dir / "w", n, "1.0") for n in ("numpy", "pandas", "matplotlib", "opencv-python")]
+    user.append(cb.make_wheel(user_dir / "w", "torch", "0.0.1"))  # must never win over the framework index
+    cb.write_simple_index(fw_dir, fw)
+    cb.write_simple_index(user_dir, user)
+    with cb.LocalIndex(fw_dir) as fw_index, cb.LocalIndex(user_dir) as user_index:
+        pip_conf = isolated_env / "pip.conf"
+        pip_conf.write_text(f"[global]\nindex-url = {user_index.url}\n")
+        monkeypatch.setenv("PIP_CONFIG_FILE", str(pip_conf))
+        r = cli("--json", "create", "env", "dl", "--recipe", "pytorch", "--backend", "venv",
+                "--pip-index-url", fw_index.url)
+        assert r.code == 0, r
+    got = {p["name"]: p["version"] for p in r.json()["pip_packages"]}
+    assert got["torch"] == pins["torch"] and got["torchvision"] == pins["torchvision"] and got["opencv-python"] == "1.0"
+    out = cli_subprocess("run", "-n", "dl", "python", "-c", "import torch, sys; print(torch.__version__, sys.version[:4])")
+    assert out.code == 0 and out.stdout.split() == [pins["torch"], PY]

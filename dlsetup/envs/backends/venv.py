@@ -224,8 +224,18 @@ class VenvBackend(Backend):
         if spec.kind in ("explicit", "conda-lock"):
             raise UsageError("envs.error.venv_conda_only", kind=spec.kind)
         version = _requested_python(spec.conda)
-        requirements = conda_to_pypi(spec.conda) + list(spec.pip)
+        from_conda = conda_to_pypi(spec.conda)
+        requirements = from_conda + list(spec.pip)
         index = spec.pip_index_url or configured_pip_index()
+        extra = list(spec.pip_extra_index_urls)
+        if from_conda and spec.pip_index_url and req.recipe is not None:
+            # a recipe's framework index (download.pytorch.org/whl/cu126, ...) does not serve its conda part
+            # (pandas, opencv-python, ...): those come from the user's own index (their mirror), else PyPI.
+            # uv asks --extra-index-url first and takes a package from the first index that has it
+            # (https://docs.astral.sh/uv/concepts/indexes/), so the framework index goes there: torch can
+            # then only come from it, never as PyPI's default (CUDA) build.
+            extra = list(dict.fromkeys([spec.pip_index_url, *extra]))
+            index = configured_pip_index() or "https://pypi.org/simple"
         result = CreateResult(action="create", name=req.name, prefix=str(req.prefix), backend=self.name,
                               dry_run=req.dry_run, source=spec.source, specs=list(spec.conda), pip=requirements,
                               pip_index_url=redact_url(index or "") or None, recipe=req.recipe,
@@ -239,16 +249,19 @@ class VenvBackend(Backend):
         result.platform = f"python {version or '.'.join(map(str, sys.version_info[:2]))} ({self.tool})"
         if req.dry_run:
             if self.uv and requirements:
-                result.pip_packages = self._compile(requirements, index, spec.pip_extra_index_urls, version)
+                try:
+                    result.pip_packages = self._compile(requirements, index, extra, version)
+                except OperationFailed as exc:  # the plan stands; that it could not be resolved is the finding
+                    result.solved = False
+                    result.solve_error = exc.message()
             result.duration_s = round(time.perf_counter() - start, 3)
             return result
         try:
             self._make_venv(req.prefix, interpreter, version, offline=req.offline)
             if requirements:
-                result.pip_packages = self._install(req.prefix, requirements, index, spec.pip_extra_index_urls,
-                                                    offline=req.offline)
-            self._write_marker(req.prefix, version, requested=requirements, index=index,
-                               extra=spec.pip_extra_index_urls, variables=spec.variables)
+                result.pip_packages = self._install(req.prefix, requirements, index, extra, offline=req.offline)
+            self._write_marker(req.prefix, version, requested=requirements, index=index, extra=extra,
+                               variables=spec.variables)
         except BaseException:
             shutil.rmtree(req.prefix, ignore_errors=True)  # all or nothing, as the conda backends
             raise
