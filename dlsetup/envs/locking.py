@@ -189,8 +189,14 @@ def lock(files: list[Path], platforms: list[str] | None, out: Path, *, cuda: str
     files = [Path(f).expanduser().resolve() for f in files]
     require_conda_lock()
     file_platforms: list[str] = []
+    from dlsetup.envs.model import EnvSpec
+
+    where = EnvSpec()  # every spec's file:line, to name it when the solve fails
     for f in files:
         spec = specfile.read(f)  # validates the file (UsageError naming it)
+        for key, value in spec.origins.items():
+            where.origins.setdefault(key, value)
+        where.channels += [c for c in spec.channels if c not in where.channels]
         if spec.kind != "environment-yaml":
             raise UsageError("envs.error.lock_input", path=str(f))
         if not spec.has_dependencies:  # conda-lock would fail with a bare KeyError: 'dependencies'
@@ -216,7 +222,11 @@ def lock(files: list[Path], platforms: list[str] | None, out: Path, *, cuda: str
         text = tmp.read_text(encoding="utf-8").replace(tmp.name, out.name)
         tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, out)
-    except (UsageError, OperationFailed):
+    except (UsageError, OperationFailed) as exc:
+        from dlsetup.envs import channels as chmod
+        from dlsetup.envs import origins
+
+        origins.name_origin(exc, where, chmod.channel_urls(where.channels))
         raise
     except Exception as exc:  # noqa: BLE001 - conda-lock / Poetry raise many types; each becomes one line
         from dlsetup.envs.errors import explain

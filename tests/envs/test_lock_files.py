@@ -63,3 +63,17 @@ def test_lock_accepts_double_equals_pins_and_build_strings(cli, channel_url, tmp
     records, _, _ = locking.read_lock(out, "linux-64")
     assert {(x.name.normalized, str(x.version)) for x in records} == {
         ("dlsetup-demo-a", "0.1.0"), ("dlsetup-demo-b", "1.0.0"), ("dlsetup-demo-c", "3.1")}
+
+
+def test_lock_error_names_the_spec_file_and_line(cli, channel_url, tmp_path):
+    env = tmp_path / "environment.yml"
+    env.write_text(f"channels: [{channel_url}]\ndependencies:\n  - dlsetup-demo-c\n  - no-such-thing==1.0\n")
+    r = cli("env", "lock", "-f", str(env), "-o", str(tmp_path / "l.yml"))
+    assert r.code == 1 and "no-such-thing" in r.stderr and f"{env}:4" in r.stderr, r
+
+
+def test_lock_unreachable_channel_is_named_by_url(cli, tmp_path):
+    env = tmp_path / "environment.yml"
+    env.write_text("channels: [http://127.0.0.1:9/mirror/conda-forge]\ndependencies:\n  - zlib\n")
+    r = cli("env", "lock", "-f", str(env), "-o", str(tmp_path / "l.yml"))
+    assert r.code == 1 and "http://127.0.0.1:9/mirror/conda-forge" in r.stderr and "channel ?" not in r.stderr, r
