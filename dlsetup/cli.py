@@ -19,10 +19,10 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "doctor": ("dlsetup.commands.doctor", "doctor", "Diagnose driver, CUDA, Python tooling and frameworks."),
     "resolve": ("dlsetup.commands.resolve", "resolve", "Pick compatible framework builds and print install commands."),
     "mirror": ("dlsetup.commands.mirror", "mirror", "Point pip, conda, uv, pixi, PyTorch wheels and HF at a mirror."),
+    "run": ("dlsetup.commands.run", "run", "Run a command inside an environment: dlsetup run -n NAME CMD ..."),
     "create": ("dlsetup.commands.env", "create", "Create an environment: dlsetup create env NAME ..."),
     "env": ("dlsetup.commands.env", "env", "List, export, clone, lock, install and remove environments."),
     "verify": ("dlsetup.commands.verify", "verify", "Prove the stack computes correctly (ops, autograd, training)."),
-    "run": ("dlsetup.commands.run", "run", "Run a command inside an environment: dlsetup run -n NAME CMD ..."),
 }
 
 ROOT_HELP = f"""dlsetup takes a machine from "a GPU box with a driver" (or no GPU) to a verified,
