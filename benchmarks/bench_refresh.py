@@ -1,4 +1,4 @@
-"""Benchmark the compat refresh (issue 15 goals: a full refresh <= 3 min with an empty answer cache, <= 5 s warm).
+"""Benchmark the compat refresh (goals: a full refresh <= 3 min with an empty answer cache, <= 5 s warm).
 
 Runs ``python -m dlsetup.compat.refresh`` (all projects) live against the package index three ways, each into a
 private temporary folder (the user's cache is not touched):

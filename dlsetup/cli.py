@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "report": ("dlsetup.commands.report", "report", "One overview of many doctor snapshots (a class, a lab, a cluster)."),
     "resolve": ("dlsetup.commands.resolve", "resolve", "Pick compatible framework builds and print install commands."),
     "mirror": ("dlsetup.commands.mirror", "mirror", "Point pip, conda, uv, pixi, PyTorch wheels and HF at a mirror."),
+    "run": ("dlsetup.commands.run", "run", "Run a command inside an environment: dlsetup run -n NAME CMD ..."),
     "create": ("dlsetup.commands.env", "create", "Create an environment: dlsetup create env NAME ..."),
     "env": ("dlsetup.commands.env", "env", "List, export, clone, lock, install and remove environments."),
     "verify": ("dlsetup.commands.verify", "verify", "Prove the stack computes correctly (ops, autograd, training)."),
@@ -192,7 +193,10 @@ def main(argv: list[str] | None = None) -> None:
                    exitcodes.FAILED)
         code = exitcodes.FAILED
     if argv is None and "rattler" in sys.modules:
-        _exit_without_teardown(code)
+        from dlsetup.envs.rattler_exit import needs_hard_exit  # PyO3/pyo3-async-runtimes#40, version-gated
+
+        if needs_hard_exit():
+            _exit_without_teardown(code)
     sys.exit(code)
 
 
@@ -201,7 +205,7 @@ def _exit_without_teardown(code: int) -> None:
 
     py-rattler 0.28's native worker threads can crash the teardown that follows a solve (SIGSEGV or
     SIGABRT at exit in roughly half the runs, turning exit code 1 into 139); everything is written by
-    now, so flush the streams and exit directly.
+    now, so flush the streams and exit directly. Upstream and version gate: ``dlsetup.envs.rattler_exit``.
     """
     import os
 

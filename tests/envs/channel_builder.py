@@ -238,6 +238,36 @@ def make_wheel(dest_dir: Path, name: str, version: str, modules: dict[str, str] 
     return dest_dir / fn
 
 
+def wheel_from_installed(dest_dir: Path, dist_name: str) -> Path:
+    """Re-pack an installed distribution of the running interpreter as a wheel (its RECORD files and its own
+    WHEEL tag), so tests can serve real dependencies — torch's sympy, networkx, jinja2, … — offline."""
+    import importlib.metadata as md
+
+    dist = md.distribution(dist_name)
+    files = [f for f in dist.files or [] if not str(f).endswith(".pyc") and "__pycache__" not in str(f)
+             and not str(f).startswith("..") and not str(f).endswith("INSTALLER")
+             and not str(f).endswith("direct_url.json") and not str(f).endswith("REQUESTED")]
+    distinfo = next(str(f).split("/")[0] for f in files if str(f).endswith(".dist-info/METADATA"))
+    wheel_meta = dist.read_text("WHEEL") or ""
+    tag = next((ln.split(":", 1)[1].strip() for ln in wheel_meta.splitlines() if ln.startswith("Tag:")), "py3-none-any")
+    name = distinfo[: -len(".dist-info")]
+    fn = f"{name}-{tag}.whl"
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    record = []
+    with zipfile.ZipFile(dest_dir / fn, "w", zipfile.ZIP_DEFLATED) as zf:
+        for f in files:
+            rel = str(f)
+            if rel.endswith("/RECORD"):
+                continue
+            data = Path(f.locate()).read_bytes()
+            zf.writestr(rel, data)
+            digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+            record.append(f"{rel},sha256={digest},{len(data)}")
+        record.append(f"{distinfo}/RECORD,,")
+        zf.writestr(f"{distinfo}/RECORD", "\n".join(record) + "\n")
+    return dest_dir / fn
+
+
 def write_simple_index(root: Path, wheels: list[Path]) -> Path:
     """Lay out ``root/simple/<project>/index.html`` (PEP 503) with sha256 fragments, files in ``root/files``."""
     import re

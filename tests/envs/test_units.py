@@ -125,7 +125,7 @@ def test_kind_detection_and_explicit(tmp_path):
     assert specfile.read(lock).kind == "conda-lock"
     assert specfile.detect_kind(Path("conda-lock.yml"), "") == "conda-lock"
     ex = tmp_path / "spec.txt"
-    ex.write_text("# platform: linux-64\n@EXPLICIT\nhttps://c/conda-forge/linux-64/numpy-1.26.4-py311h_0.conda#abc\n")
+    ex.write_text("# platform: linux-64\n@EXPLICIT\nhttps://c/conda-forge/linux-64/numpy-1.26.4-py311h_0.conda#d7c89558ba9fa0495403155b64376d81\n")
     spec = specfile.read(ex)
     assert spec.kind == "explicit"
     assert specfile.explicit_to_specs(spec.explicit_urls) == (["https://c/conda-forge"], ["numpy ==1.26.4 py311h_0"])
