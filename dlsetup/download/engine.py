@@ -336,6 +336,7 @@ class Engine:
         res.resumed_from = max(res.resumed_from, have)
         fails = 0
         best = have
+        fresh = have == 0  # bytes from an earlier run or another mirror may be the bad ones: one clean retry
         while True:
             res.attempts += 1
             try:
@@ -347,7 +348,10 @@ class Engine:
                 raise
             except _HashMismatch:
                 part.unlink(missing_ok=True)
-                raise
+                if fresh:
+                    raise
+                fresh, have, best, fails = True, 0, 0, 0
+                continue
             except (httpx.TransportError, _Retry) as exc:
                 have = part.stat().st_size if part.exists() else 0
                 # progress means a longer partial file than ever before (a server that ignores Range
