@@ -409,7 +409,7 @@ def install_bundle(name: str, path: str, *, backend: str | None = None, dry_run:
             from dlsetup.envs.model import EnvSpec
 
             # the bundle's channel only (a file:// URL: no network); the pip section from the wheelhouse only
-            specs = [f"{f['name']}=={f['version']}={f['build']}" for f in conda]
+            specs = [f"{f['name']} =={f['version']} {f['build']}" for f in conda]
             lines = ["--no-index", f"--find-links {(b.root / 'wheels').as_uri()}", *pins] if pins else []
             spec = EnvSpec(conda=specs, pip=lines, channels=[(b.root / "channel").as_uri()], source=str(path))
             req = CreateRequest(name=env_name, prefix=prefix, spec=spec, dry_run=dry_run)
