@@ -64,6 +64,78 @@ class PatternBlob:
         return self._sha256
 
 
+class WheelBlob:
+    """A real, installable wheel of about ``size`` bytes, generated on the fly (no disk, little memory).
+
+    A PEP 427 wheel is a zip: the dist-info files (METADATA, WHEEL, RECORD) plus one STORED member
+    ``<name>/payload.bin`` whose bytes are a :class:`PatternBlob`. The zip headers are written here by
+    hand (the layout of PKWARE's APPNOTE.TXT §4.3: local header, data, central directory, end record) so
+    the 1 GiB body never has to exist anywhere; its CRC-32 and sha256 are computed once, streaming.
+    """
+
+    def __init__(self, name: str, version: str, size: int, seed: int = 0) -> None:
+        import base64
+        import struct
+        import zlib
+
+        dist = name.replace("-", "_")
+        self.filename = f"{dist}-{version}-py3-none-any.whl"
+        payload = PatternBlob(max(0, size - 4096), seed)
+        crc, h = 0, hashlib.sha256()
+        for chunk in payload.read(0, payload.size):
+            crc = zlib.crc32(chunk, crc)
+            h.update(chunk)
+        info = f"{dist}-{version}.dist-info"
+        small = {
+            f"{dist}/__init__.py": f"__version__ = {version!r}\n".encode(),
+            f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode(),
+            f"{info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: dlsetup-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        }
+        b64 = lambda d: base64.urlsafe_b64encode(d).rstrip(b"=").decode()  # noqa: E731
+        record = [f"{k},sha256={b64(hashlib.sha256(v).digest())},{len(v)}" for k, v in small.items()]
+        record.append(f"{dist}/payload.bin,sha256={b64(h.digest())},{payload.size}")
+        record.append(f"{info}/RECORD,,")
+        entries: list[tuple[str, bytes | None, int, int]] = [(k, v, zlib.crc32(v), len(v)) for k, v in small.items()]
+        entries.append((f"{dist}/payload.bin", None, crc, payload.size))
+        rec = ("\n".join(record) + "\n").encode()
+        entries.append((f"{info}/RECORD", rec, zlib.crc32(rec), len(rec)))
+        self._segments: list[bytes | PatternBlob] = []
+        central = b""
+        offset = 0
+        for fname, data, c, n in entries:
+            fn = fname.encode()
+            local = struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 0, 0, 0x21, c, n, n, len(fn), 0) + fn
+            central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 0, 0, 0x21, c, n, n, len(fn),
+                                   0, 0, 0, 0, 0o644 << 16, offset) + fn
+            self._segments += [local, payload if data is None else data]
+            offset += len(local) + n
+        end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(entries), len(entries), len(central), offset, 0)
+        self._segments += [central, end]
+        self.size = offset + len(central) + len(end)
+        self._sha256: str | None = None
+
+    def read(self, start: int, end: int):
+        pos = 0
+        for seg in self._segments:
+            n = seg.size if isinstance(seg, PatternBlob) else len(seg)
+            lo, hi = max(start, pos), min(end, pos + n)
+            if lo < hi:
+                if isinstance(seg, PatternBlob):
+                    yield from seg.read(lo - pos, hi - pos)
+                else:
+                    yield seg[lo - pos:hi - pos]
+            pos += n
+
+    @property
+    def sha256(self) -> str:
+        if self._sha256 is None:
+            h = hashlib.sha256()
+            for chunk in self.read(0, self.size):
+                h.update(chunk)
+            self._sha256 = h.hexdigest()
+        return self._sha256
+
+
 class _Bytes:
     def __init__(self, data: bytes) -> None:
         self.data = data

@@ -7,12 +7,13 @@ import os
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
 
 from dlsetup.download.engine import FileRequest, Options, fetch_all, mirror_urls, sha256_file
-from tests.download.server import Faults, FlakyServer, PatternBlob
+from tests.download.server import Faults, FlakyServer, PatternBlob, WheelBlob
 
 MiB = 1 << 20
 FAST = Options(backoff_s=0.01, backoff_max_s=0.05, read_timeout_s=10)
@@ -24,7 +25,7 @@ def _req(srv: FlakyServer, path: str, dest: Path, bases: list[str] | None = None
 
 
 def test_256mib_wheel_through_repeated_drops(tmp_path):
-    blob = PatternBlob(256 * MiB, seed=1)
+    blob = WheelBlob("bigpkg", "1.0", 256 * MiB, seed=1)
     with FlakyServer(Faults(drop_every=48 * MiB)) as srv:
         srv.add("files/bigpkg-1.0-py3-none-any.whl", blob)
         t0 = time.perf_counter()
@@ -33,11 +34,13 @@ def test_256mib_wheel_through_repeated_drops(tmp_path):
         ranges = [r[1] for r in srv.requests]
     f = res.files[0]
     assert res.ok, f
-    assert f.status == "downloaded" and f.size == 256 * MiB
+    assert f.status == "downloaded" and f.size == blob.size
     assert sha256_file(tmp_path / f.filename) == blob.sha256
+    with zipfile.ZipFile(tmp_path / f.filename) as zf:  # a real wheel, intact
+        assert zf.getinfo("bigpkg/payload.bin").file_size > 255 * MiB
     # six drops → six resumed requests, each continuing where the last stopped; nothing fetched twice
     assert ranges[0] is None and ranges[1:] == [f"bytes={k * 48 * MiB}-" for k in range(1, 6)]
-    assert f.bytes_transferred == 256 * MiB
+    assert f.bytes_transferred == blob.size
     assert took < 60
 
 
