@@ -138,3 +138,27 @@ def test_download_usage_errors(cli, tmp_path):
     assert r.code == 2
     r = cli("create", "env", "x", "--from-bundle", str(tmp_path / "missing"))
     assert r.code == 2 and "not found" in r.stderr
+
+
+def test_env_pack_then_install_elsewhere_offline(cli, origin, tmp_path, isolated_env):
+    r = cli("--json", "create", "env", "src", "-f", str(_env_yml(tmp_path, origin)), "--pip-index-url",
+            f"{origin.url}/simple/", "--backend", "rattler")
+    assert r.code == 0, r
+    tar = tmp_path / "src.tar"
+    r = cli("--json", "env", "pack", "src", "-o", str(tar))
+    assert r.code == 0, r
+    doc = r.json()
+    assert doc["action"] == "pack" and doc["kind"] == "conda" and doc["target"]["python"] == PY
+    assert "dlsetup-demo-a=0.1.0=h0_0" in doc["conda_packages"] and "dlsetup-wheel-a==1.0" in doc["wheels"]
+    origin.close()
+    r = cli("--json", "create", "env", "copy", "--from-bundle", str(tar), "--backend", "rattler")
+    assert r.code == 0, r
+    prefix = Path(r.json()["prefix"])
+    assert "installed in " + str(prefix) in (prefix / "etc/dlsetup-demo-a/prefix.txt").read_text()
+    run = subprocess.run([str(prefix / "bin" / "wheel-a")], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0 and str(prefix) in run.stdout
+
+
+def test_env_pack_unknown_env_is_a_usage_error(cli):
+    r = cli("env", "pack", "nope", "-o", "x.tar")
+    assert r.code == 2 and "Traceback" not in r.stderr
