@@ -23,7 +23,7 @@ Examples:
   dlsetup download -f requirements.txt --python 3.11 --os windows -o win-bundle/
   dlsetup download --recipe pytorch --snapshot laptop.json --tar -o laptop.tar
   dlsetup download -c conda-forge python=3.11 numpy -o sci/
-  dlsetup download -f conda-lock.yml -o locked/
+  dlsetup download -f conda-lock.yml -o locked/ --mirror tuna --mirror ustc
   dlsetup --json download -f pylock.toml --dry-run
 """
 
@@ -43,13 +43,16 @@ Examples:
 @click.option("--index-url", metavar="URL", help="The Python package index for the wheels.")
 @click.option("-c", "--channel", "channels", multiple=True, metavar="CHANNEL",
               help="Conda channel name, URL or directory (repeatable).")
+@click.option("--mirror", "mirrors", multiple=True, metavar="NAME",
+              help="A catalogue mirror to fall back to, per file, when a file fails or has the wrong hash "
+                   "(repeatable, in order; the upstream source comes last).")
 @click.option("-o", "--output", "out", metavar="DIR|FILE",
               help="Bundle folder (default ./dlsetup-bundle), or the .tar file with --tar.")
 @click.option("--tar", is_flag=True, help="Write one .tar file instead of a folder.")
 @click.option("--dry-run", is_flag=True, help="List the files that would be downloaded.")
 @common_options
-def download(specs, file, recipe, snapshot, os_name, arch, python, driver, gpu_cc, no_gpu, index_url, channels, out,
-             tar, dry_run):
+def download(specs, file, recipe, snapshot, os_name, arch, python, driver, gpu_cc, no_gpu, index_url, channels,
+             mirrors, out, tar, dry_run):
     from dlsetup import exitcodes
     from dlsetup.download import render
     from dlsetup.download.plan import DownloadRequest, run
@@ -58,6 +61,6 @@ def download(specs, file, recipe, snapshot, os_name, arch, python, driver, gpu_c
 
     res = run(DownloadRequest(specs=list(specs), file=file, recipe=recipe, snapshot=snapshot, os=os_name, arch=arch,
                               python=python, driver=driver, gpu_cc=tuple(gpu_cc), no_gpu=no_gpu, index_url=index_url,
-                              channels=list(channels), out=out, tar=tar, dry_run=dry_run))
+                              channels=list(channels), mirrors=list(mirrors), out=out, tar=tar, dry_run=dry_run))
     return emit(Result(command="download", data=res, exit_code=exitcodes.OK if res.ok else exitcodes.FAILED,
                        render_text=render.bundle))

@@ -233,9 +233,17 @@ def _record_entry(r) -> dict:
 
 
 def build(out: Path, target: Target, *, conda: list[dict], wheels: list[dict], tar: bool = False,
-          action: str = "download", extra: dict | None = None, opts: Options | None = None) -> BundleResult:
-    """Fetch every file with the engine into a bundle at ``out`` (a folder, or ``out`` as one .tar)."""
+          action: str = "download", extra: dict | None = None, opts: Options | None = None,
+          mirrors: list | None = None) -> BundleResult:
+    """Fetch every file with the engine into a bundle at ``out`` (a folder, or ``out`` as one .tar).
+
+    ``mirrors`` (catalogue :class:`~dlsetup.mirror.catalog.Mirror` objects) are tried in order for a
+    file whose own URL fails or serves wrong bytes, then the upstream source.
+    """
+    from dlsetup.download.mirrors import alternatives, known
+
     t0 = time.perf_counter()
+    every = known() if mirrors else []
     kind = "conda" if conda else "venv"
     root = Path(tempfile.mkdtemp(prefix=".dlsetup-bundle-", dir=str(out.parent))) if tar else out
     if not tar and out.exists() and any(out.iterdir()):
@@ -246,7 +254,8 @@ def build(out: Path, target: Target, *, conda: list[dict], wheels: list[dict], t
         meta: list[dict] = []
         for c in conda:
             rel = f"channel/{c['subdir']}/{c['file_name']}"
-            reqs.append(FileRequest(c["file_name"], [c["url"]], root / rel, c.get("sha256"), c.get("size"), c.get("md5")))
+            urls = alternatives(c["url"], mirrors or [], upstream=bool(mirrors), recognise=every)
+            reqs.append(FileRequest(c["file_name"], urls, root / rel, c.get("sha256"), c.get("size"), c.get("md5")))
             meta.append({"path": rel, "manager": "conda", "name": c["name"], "version": c["version"],
                          "build": c["build"], "url": c["url"]})
         for w in wheels:
@@ -254,7 +263,9 @@ def build(out: Path, target: Target, *, conda: list[dict], wheels: list[dict], t
                 continue
             fn = w["url"].split("#", 1)[0].rsplit("/", 1)[-1]
             rel = f"wheels/{fn}"
-            reqs.append(FileRequest(fn, [w["url"].split("#", 1)[0]], root / rel, w.get("sha256"), w.get("size")))
+            urls = alternatives(w["url"].split("#", 1)[0], mirrors or [], upstream=bool(mirrors),
+                                recognise=every)
+            reqs.append(FileRequest(fn, urls, root / rel, w.get("sha256"), w.get("size")))
             meta.append({"path": rel, "manager": "pip", "name": w["name"], "version": w["version"], "url": w["url"]})
         res = fetch_all(reqs, opts)
         result = BundleResult(action=action, path=str(out), target=target, kind=kind, files=len(reqs),
@@ -267,7 +278,8 @@ def build(out: Path, target: Target, *, conda: list[dict], wheels: list[dict], t
             return result
         files = []
         for m, f in zip(meta, res.files, strict=True):
-            files.append({**m, "sha256": f.sha256, "size": f.size})
+            # "url" is where the verified bytes came from (a fallback mirror, maybe); "planned_url" what the plan said
+            files.append({**m, "url": f.url or m["url"], "planned_url": m["url"], "sha256": f.sha256, "size": f.size})
         if conda:
             _index(root / "channel", {c["subdir"] for c in conda})
         _write_locks(root, files)

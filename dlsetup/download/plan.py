@@ -30,6 +30,7 @@ class DownloadRequest:
     no_gpu: bool = False
     index_url: str | None = None
     channels: list[str] = field(default_factory=list)
+    mirrors: list[str] = field(default_factory=list)  # catalogue names: per-file fallbacks, then upstream
     out: str | None = None
     tar: bool = False
     dry_run: bool = False
@@ -65,6 +66,9 @@ def run(req: DownloadRequest) -> bundle.BundleResult:
         raise UsageError("download.error.file_and_recipe")
     if req.snapshot and any([req.os, req.arch, req.driver, req.gpu_cc]):
         raise UsageError("download.error.snapshot_and_overrides")
+    from dlsetup.download import mirrors as mirmod
+
+    fallbacks = mirmod.load(req.mirrors)
     machine, snap = _machine(req)
     target = bundle.target_from_machine(machine) if machine is not None else bundle.this_target()
     conda: list[dict] = []
@@ -127,4 +131,4 @@ def run(req: DownloadRequest) -> bundle.BundleResult:
                                    wheels=[f"{w['name']}=={w['version']}" for w in wheels], dry_run=True)
     extra = {"specs": {"conda": spec.conda, "pip": spec.pip}, "source": req.recipe and f"recipe:{req.recipe}"
              or (str(lock_path or req.file) if req.file else "arguments")}
-    return bundle.build(out, target, conda=conda, wheels=wheels, tar=req.tar, extra=extra)
+    return bundle.build(out, target, conda=conda, wheels=wheels, tar=req.tar, extra=extra, mirrors=fallbacks)
