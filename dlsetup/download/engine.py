@@ -394,7 +394,7 @@ class Engine:
             if self._progress:
                 self._progress.start(req.filename, req.size, have)
             with open(part, mode) as fh:
-                for chunk in resp.iter_raw(CHUNK):
+                for chunk in resp.iter_raw():  # as received: a 1 MiB buffer would lose its bytes on a drop
                     fh.write(chunk)
                     got += len(chunk)
                     res.bytes_transferred += len(chunk)

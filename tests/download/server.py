@@ -150,6 +150,7 @@ class _Bytes:
 @dataclass
 class Faults:
     drop_every: int | None = None  # close the connection after this many body bytes of one response
+    drop_suffixes: tuple[str, ...] = ()  # only drop responses for paths ending so (default: every file)
     lag_s: float = 0.0
     missing: set[str] = field(default_factory=set)  # paths answered with 404
     corrupt: set[str] = field(default_factory=set)  # paths whose bytes are wrong (same length)
@@ -319,13 +320,14 @@ class FlakyServer:
             return
         sent = 0
         t0 = time.perf_counter()
+        drop = f.drop_every if not f.drop_suffixes or path.endswith(f.drop_suffixes) else None
         try:
             for chunk in blob.read(start, end):  # type: ignore[attr-defined]
                 if path in f.corrupt:
                     chunk = bytes(b ^ 0x5A for b in chunk[:16]) + chunk[16:]
                 for piece in _pieces(chunk, 64 * 1024):
-                    if f.drop_every is not None and sent + len(piece) > f.drop_every:
-                        piece = piece[:f.drop_every - sent]
+                    if drop is not None and sent + len(piece) > drop:
+                        piece = piece[:drop - sent]
                         h.wfile.write(piece)
                         self._count(len(piece))
                         h.wfile.flush()

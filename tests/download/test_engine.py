@@ -44,6 +44,18 @@ def test_256mib_wheel_through_repeated_drops(tmp_path):
     assert took < 60
 
 
+def test_drops_at_odd_offsets_keep_every_received_byte(tmp_path):
+    blob = PatternBlob(5 * MiB + 12345, seed=9)
+    every = 1_234_567  # not a multiple of any buffer size: bytes received before a drop must reach the disk
+    with FlakyServer(Faults(drop_every=every)) as srv:
+        srv.add("f/odd.bin", blob)
+        res = fetch_all([_req(srv, "f/odd.bin", tmp_path)], FAST)
+        ranges = [r[1] for r in srv.requests]
+    assert res.ok and res.files[0].bytes_transferred == blob.size
+    assert ranges == [None] + [f"bytes={k * every}-" for k in range(1, len(ranges))]
+    assert sha256_file(tmp_path / "odd.bin") == blob.sha256
+
+
 def test_server_ignoring_range_restarts_without_corruption(tmp_path):
     blob = PatternBlob(6 * MiB, seed=2)
     with FlakyServer(Faults(drop_every=4 * MiB, ignore_range=True)) as srv:
