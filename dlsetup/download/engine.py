@@ -25,11 +25,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import queue
 import shutil
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -234,6 +234,7 @@ class Engine:
         self._client = None
         self._progress: _Progress | None = None
         self.on_bytes = on_bytes
+        self._cancel = threading.Event()
 
     # -- plumbing
     def _sem(self, url: str) -> threading.Semaphore:
@@ -246,13 +247,16 @@ class Engine:
     def _http(self):
         import httpx
 
-        if self._client is None:
-            t = httpx.Timeout(self.opts.read_timeout_s, connect=self.opts.connect_timeout_s)
-            limits = httpx.Limits(max_connections=self.opts.max_workers * 2,
-                                  max_keepalive_connections=self.opts.max_workers)
-            self._client = httpx.Client(timeout=t, limits=limits, follow_redirects=True, trust_env=True,
-                                        headers={"User-Agent": "dlsetup-download", "Accept-Encoding": "identity"})
-        return self._client
+        with self._lock:
+            if self._client is None:
+                self._client = self._make_client(httpx)
+            return self._client
+
+    def _make_client(self, httpx):
+        t = httpx.Timeout(self.opts.read_timeout_s, connect=self.opts.connect_timeout_s)
+        limits = httpx.Limits(max_connections=self.opts.max_workers * 2, max_keepalive_connections=self.opts.max_workers)
+        return httpx.Client(timeout=t, limits=limits, follow_redirects=True, trust_env=True,
+                            headers={"User-Agent": "dlsetup-download", "Accept-Encoding": "identity"})
 
     # -- public
     def fetch_all(self, requests: list[FileRequest]) -> DownloadResult:
@@ -262,17 +266,41 @@ class Engine:
         sizes = [r.size for r in requests]
         total = sum(s for s in sizes if s) if all(sizes) else None
         self._progress = _Progress(total, len(requests))
+        results: list[FileResult | None] = [None] * len(requests)
+        todo: queue.SimpleQueue[int] = queue.SimpleQueue()
+        for i in range(len(requests)):
+            todo.put(i)
+
+        def worker() -> None:
+            while not self._cancel.is_set():
+                try:
+                    i = todo.get_nowait()
+                except queue.Empty:
+                    return
+                results[i] = self._one(requests[i])
+
+        # daemon threads, not a ThreadPoolExecutor: Ctrl-C (or SIGTERM) must not wait for a stalled socket
+        workers = [threading.Thread(target=worker, name=f"dlsetup-dl-{n}", daemon=True)
+                   for n in range(max(1, min(self.opts.max_workers, len(requests))))]
         try:
-            workers = max(1, min(self.opts.max_workers, len(requests)))
-            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dlsetup-dl") as pool:
-                results = list(pool.map(self._one, requests))
+            for t in workers:
+                t.start()
+            for t in workers:
+                while t.is_alive():
+                    t.join(0.1)
+        except BaseException:
+            self._cancel.set()  # the partial files stay for a later run to resume
+            raise
         finally:
             self._progress.close()
-            if self._client is not None:
+            if self._client is not None and not self._cancel.is_set():
                 self._client.close()
-                self._client = None
-        return DownloadResult(files=results, bytes_total=sum(r.size for r in results),
-                              bytes_transferred=sum(r.bytes_transferred for r in results),
+            self._client = None
+        files = [r if r is not None else FileResult(filename=q.filename, path=str(q.dest), status="failed",
+                                                    error="not started")
+                 for r, q in zip(results, requests, strict=True)]
+        return DownloadResult(files=files, bytes_total=sum(r.size for r in files),
+                              bytes_transferred=sum(r.bytes_transferred for r in files),
                               elapsed_s=time.perf_counter() - t0)
 
     def _one(self, req: FileRequest) -> FileResult:
@@ -362,8 +390,8 @@ class Engine:
                     fails += 1
                 if fails > self.opts.retries:
                     raise _GiveUp(f"{type(exc).__name__}: {exc}") from None
-                if fails:
-                    time.sleep(min(self.opts.backoff_max_s, self.opts.backoff_s * 2 ** (fails - 1)))
+                if fails and self._cancel.wait(min(self.opts.backoff_max_s, self.opts.backoff_s * 2 ** (fails - 1))):
+                    raise _GiveUp("cancelled") from None
 
     def _attempt(self, req: FileRequest, url: str, part: Path, have: int, res: FileResult) -> bool:
         headers = {"Range": f"bytes={have}-"} if have else {}
@@ -395,6 +423,8 @@ class Engine:
                 self._progress.start(req.filename, req.size, have)
             with open(part, mode) as fh:
                 for chunk in resp.iter_raw():  # as received: a 1 MiB buffer would lose its bytes on a drop
+                    if self._cancel.is_set():
+                        raise _GiveUp("cancelled")
                     fh.write(chunk)
                     got += len(chunk)
                     res.bytes_transferred += len(chunk)
