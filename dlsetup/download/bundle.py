@@ -494,9 +494,11 @@ def pack_env(name: str, out: Path, *, tar: bool = True, opts: Options | None = N
                       "subdir": rec.get("subdir") or url.rsplit("/", 2)[-2], "url": url,
                       "file_name": rec.get("fn") or url.rsplit("/", 1)[-1], "sha256": rec.get("sha256"),
                       "md5": rec.get("md5"), "size": rec.get("size")})
-    wheels = [{"name": d.get("name") or n, "version": d.get("version"), "url": d.get("url"), "sha256": d.get("sha256")}
-              for n, d in sorted(envpip.read_record(prefix).items()) if isinstance(d, dict)]
-    missing = [w["name"] for w in wheels if not w.get("url")]
+    # every distribution pip put there (dlsetup's record gives URL + sha256; direct_url.json at least a URL)
+    wheels = [{"name": p.name, "version": p.version, "url": p.url, "sha256": p.sha256}
+              for p in envpip.installed_by_pip(prefix)]
+    missing = [w["name"] for w in wheels
+               if not w.get("url") or not w["url"].split("#", 1)[0].endswith(".whl")]  # editable, local dir, sdist
     if missing:
         raise UsageError("download.error.pack_no_url", name=name, packages=", ".join(missing))
     if not conda and not wheels:

@@ -144,12 +144,21 @@ def test_env_pack_then_install_elsewhere_offline(cli, origin, tmp_path, isolated
     r = cli("--json", "create", "env", "src", "-f", str(_env_yml(tmp_path, origin)), "--pip-index-url",
             f"{origin.url}/simple/", "--backend", "rattler")
     assert r.code == 0, r
+    src = Path(r.json()["prefix"])
+    # a wheel the user installed later with the env's own pip, from a local file (no dlsetup record)
+    from tests.envs import channel_builder as cb
+
+    local = cb.make_wheel(tmp_path / "local", "dlsetup-wheel-c", "0.3")
+    p = subprocess.run([str(src / "bin" / "python"), "-m", "pip", "install", "--no-index", "--no-deps", str(local)],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
     tar = tmp_path / "src.tar"
     r = cli("--json", "env", "pack", "src", "-o", str(tar))
     assert r.code == 0, r
     doc = r.json()
     assert doc["action"] == "pack" and doc["kind"] == "conda" and doc["target"]["python"] == PY
     assert "dlsetup-demo-a=0.1.0=h0_0" in doc["conda_packages"] and "dlsetup-wheel-a==1.0" in doc["wheels"]
+    assert "dlsetup-wheel-c==0.3" in doc["wheels"]
     origin.close()
     r = cli("--json", "create", "env", "copy", "--from-bundle", str(tar), "--backend", "rattler")
     assert r.code == 0, r
@@ -157,6 +166,8 @@ def test_env_pack_then_install_elsewhere_offline(cli, origin, tmp_path, isolated
     assert "installed in " + str(prefix) in (prefix / "etc/dlsetup-demo-a/prefix.txt").read_text()
     run = subprocess.run([str(prefix / "bin" / "wheel-a")], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0 and str(prefix) in run.stdout
+    run = subprocess.run([str(prefix / "bin" / "python"), "-c", "import dlsetup_wheel_c"], capture_output=True, timeout=60)
+    assert run.returncode == 0
 
 
 def test_env_pack_unknown_env_is_a_usage_error(cli):
