@@ -115,7 +115,8 @@ def pip_plan(requirements: list[str], target: Target, index_url: str | None, ext
     Returns ``[{name, version, url, sha256}]``. Binary wheels only (an offline machine cannot build an sdist
     for another platform), the target's Python version and platform tags.
     """
-    from dlsetup.output import log
+    from dlsetup.i18n import t
+    from dlsetup.output import log, status
     from dlsetup.util.proc import run
     from dlsetup.util.redact import redact_url
 
@@ -139,7 +140,8 @@ def pip_plan(requirements: list[str], target: Target, index_url: str | None, ext
         env = dict(os.environ, PIP_NO_INPUT="1", PIP_USER="0", PIP_REQUIRE_VIRTUALENV="0")
         env.pop("PYTHONPATH", None)
         log("+ " + redact_url(" ".join(argv)), 1)
-        result = run(argv, timeout=1800, env=env)
+        with status(t("download.progress.planning")):
+            result = run(argv, timeout=1800, env=env)
         if not result.ok:
             lines = [ln.strip() for ln in (result.stderr or result.stdout).splitlines() if ln.strip()]
             errors = [ln for ln in lines if ln.startswith("ERROR:")]
@@ -153,6 +155,65 @@ def pip_plan(requirements: list[str], target: Target, index_url: str | None, ext
         out.append({"name": meta.get("name"), "version": meta.get("version"), "url": info.get("url"),
                     "sha256": hashes.get("sha256")})
     return out
+
+
+UV_PLATFORMS = {  # conda subdir → uv's --python-platform (uv docs: "uv pip compile --python-platform")
+    "linux-64": "x86_64-manylinux_{glibc}", "linux-aarch64": "aarch64-manylinux_{glibc}",
+    "osx-64": "x86_64-apple-darwin", "osx-arm64": "aarch64-apple-darwin",
+    "win-64": "x86_64-pc-windows-msvc", "win-arm64": "aarch64-pc-windows-msvc",
+}
+
+
+def find_uv() -> str | None:
+    """The uv executable: on PATH, else the one the ``uv`` Python package ships."""
+    found = shutil.which("uv")
+    if found:
+        return found
+    try:
+        import uv  # type: ignore[import-not-found]
+
+        return uv.find_uv_bin()
+    except (ImportError, FileNotFoundError, AttributeError):
+        return None
+
+
+def uv_plan(uv: str, requirements: list[str], target: Target, index_url: str | None,
+            extra_index_urls: list[str]) -> list[dict]:
+    """The wheels for ``target`` from ``uv pip compile --python-platform … --format pylock.toml``.
+
+    uv reads only the wheels' metadata (PEP 658 files or HTTP range requests), where pip 23 downloads
+    every candidate wheel in full while planning — gigabytes for a CUDA torch stack.
+    """
+    from dlsetup.i18n import t
+    from dlsetup.output import log, status
+    from dlsetup.util.proc import run
+    from dlsetup.util.redact import redact_url
+
+    plat = UV_PLATFORMS.get(target.platform)
+    if plat is None:
+        raise UsageError("download.error.no_wheel_platform", platform=target.platform)
+    glibc = "_".join((target.glibc or "2.28").split(".")[:2])
+    with tempfile.TemporaryDirectory(prefix="dlsetup-dl-") as tmp:
+        reqfile = Path(tmp) / "requirements.in"
+        reqfile.write_text("".join(r.strip() + "\n" for r in requirements), encoding="utf-8")
+        lock = Path(tmp) / "pylock.toml"
+        argv = [uv, "pip", "compile", str(reqfile), "--format", "pylock.toml", "-o", str(lock), "--quiet",
+                "--python-platform", plat.format(glibc=glibc), "--python-version", target.python,
+                "--only-binary", ":all:", "--index-strategy", "unsafe-best-match", "--no-header"]
+        if index_url:
+            argv += ["--index-url", index_url]
+        for extra in extra_index_urls:
+            argv += ["--extra-index-url", extra]
+        log("+ " + redact_url(" ".join(argv)), 1)
+        env = dict(os.environ)
+        if env.get("UV_CONFIG_FILE") and not Path(env["UV_CONFIG_FILE"]).is_file():
+            env.pop("UV_CONFIG_FILE")  # uv refuses to start when the named file does not exist
+        with status(t("download.progress.planning")):
+            result = run(argv, timeout=1800, cwd=tmp, env=env)
+        if not result.ok:
+            lines = [ln.strip() for ln in (result.stderr or result.stdout).splitlines() if ln.strip()]
+            raise OperationFailed("download.error.pip_plan", reason=redact_url(" ".join(lines[-3:]) or "uv failed"))
+        return pylock_wheels(lock, target)
 
 
 def pylock_wheels(path: Path, target: Target) -> list[dict]:

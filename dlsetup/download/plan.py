@@ -122,7 +122,11 @@ def run(req: DownloadRequest) -> bundle.BundleResult:
     if spec.pip:
         index = req.index_url or spec.pip_index_url
         extras = [] if req.index_url else list(spec.pip_extra_index_urls)
-        wheels += bundle.pip_plan(spec.pip, target, index, extras)
+        uv = bundle.find_uv()
+        if uv:
+            wheels += bundle.uv_plan(uv, spec.pip, target, index, extras)
+        else:
+            wheels += bundle.pip_plan(spec.pip, target, index, extras)
     out = Path(req.out or ("dlsetup-bundle.tar" if req.tar else "dlsetup-bundle")).expanduser().resolve()
     if req.dry_run:
         return bundle.BundleResult(action="download", path=str(out), target=target,

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 PY = f"{sys.version_info[0]}.{sys.version_info[1]}"
 
 
@@ -123,11 +125,19 @@ def test_pylock_wheels_by_url_and_hash(cli, origin, tmp_path, demo_wheels):
     assert not [q for q in origin.requests if q[0].startswith("simple")]  # no index asked: the lock is the plan
 
 
-def test_download_dry_run_lists_and_writes_nothing(cli, origin, tmp_path):
+@pytest.mark.parametrize("planner", ["uv", "pip"])
+def test_download_dry_run_lists_and_writes_nothing(cli, origin, tmp_path, monkeypatch, planner):
+    from dlsetup.download import bundle
+
+    if planner == "pip":  # no uv on this machine: pip's own resolver plans (pip install --dry-run --report)
+        monkeypatch.setattr(bundle, "find_uv", lambda: None)
+    else:
+        assert bundle.find_uv()
     out = tmp_path / "dry"
     r = cli("--json", "download", "dlsetup-wheel-a", "--index-url", f"{origin.url}/simple/", "-o", str(out),
             "--dry-run")
-    assert r.code == 0 and r.json()["dry_run"] is True and "dlsetup-wheel-a==1.0" in r.json()["wheels"]
+    assert r.code == 0 and r.json()["dry_run"] is True
+    assert sorted(r.json()["wheels"]) == ["dlsetup-wheel-a==1.0", "dlsetup-wheel-b==2.1"]
     assert not out.exists()
 
 
