@@ -278,8 +278,16 @@ def conda_plan(specs: list[str], channels: list[str], target: Target, snapshot=N
         vps = virtual.for_platform(target.platform, cuda="")
     else:
         vps = [virtual._generic(n, v) for n, v in virtual.table_for(target.platform, target.cuda or "").items()]
-    return asyncio.run(solve.solve_records(urls, specs, platform=target.platform, virtual_packages=vps,
-                                           offline=offline))
+    from dlsetup.envs.errors import explain
+    from dlsetup.errors import DlsetupError
+
+    try:
+        return asyncio.run(solve.solve_records(urls, specs, platform=target.platform, virtual_packages=vps,
+                                               offline=offline))
+    except DlsetupError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - rattler's many exception types: one catalogued line
+        raise explain(exc) from None
 
 
 def _record_entry(r) -> dict:
