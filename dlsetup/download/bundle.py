@@ -62,6 +62,9 @@ class BundleResult:
     conda_packages: list[str] = field(default_factory=list)
     wheels: list[str] = field(default_factory=list)
     failed: list[dict] = field(default_factory=list)
+    from_cache: int = 0  # files dlsetup's verified cache already had
+    retried: int = 0  # files that needed more than one request (drops, 5xx, a server ignoring Range)
+    fallbacks: list[dict] = field(default_factory=list)  # {file, url, tried: [{url, reason}]}: not from the first URL
     duration_s: float = 0.0
     dry_run: bool = False
 
@@ -341,6 +344,10 @@ def build(out: Path, target: Target, *, conda: list[dict], wheels: list[dict], t
                               bytes_total=res.bytes_total, bytes_transferred=res.bytes_transferred,
                               conda_packages=[f"{c['name']}={c['version']}={c['build']}" for c in conda],
                               wheels=[f"{w['name']}=={w['version']}" for w in wheels])
+        result.from_cache = sum(1 for f in res.files if f.status == "cached")
+        result.retried = sum(1 for f in res.files if f.attempts > 1)
+        result.fallbacks = [{"file": f.filename, "url": f.url, "tried": f.tried} for f in res.files
+                            if f.tried and f.status != "failed"]
         if not res.ok:
             result.failed = [{"file": f.filename, "error": f.error} for f in res.failed]
             result.duration_s = round(time.perf_counter() - t0, 3)

@@ -18,6 +18,11 @@ def bundle(console, r) -> None:
         return
     console.print("  " + t("download.render.bytes", mib=f"{r.bytes_total / 2**20:.1f}",
                            transferred=f"{r.bytes_transferred / 2**20:.1f}", seconds=f"{r.duration_s:.1f}"))
+    if r.from_cache or r.retried or r.fallbacks:
+        console.print("  " + t("download.render.network", cached=r.from_cache, retried=r.retried,
+                               fallbacks=len(r.fallbacks)))
+    for f in r.fallbacks:
+        console.print("  " + t("download.render.fallback", file=f["file"], url=f["url"] or "-"))
     for f in r.failed:
         console.print("  " + t("download.render.file_failed", file=f["file"], error=f["error"]))
     if not r.failed and r.action == "download":

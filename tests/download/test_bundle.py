@@ -25,6 +25,8 @@ def _env_yml(tmp_path: Path, srv) -> Path:
 
 
 def test_conda_bundle_installs_with_the_network_gone(cli, origin, tmp_path, isolated_env):
+    # the channel's connections drop every 300 kB: the 1.7 MB pip package needs several resumed requests
+    origin.faults.drop_every, origin.faults.drop_suffixes = 300_000, (".conda",)
     out = tmp_path / "bundle"
     r = cli("--json", "download", "-f", str(_env_yml(tmp_path, origin)), "--index-url", f"{origin.url}/simple/",
             "-o", str(out))
@@ -39,6 +41,11 @@ def test_conda_bundle_installs_with_the_network_gone(cli, origin, tmp_path, isol
     assert (out / "channel" / "noarch" / "repodata.json").exists()
     assert (out / "lock" / "explicit.txt").read_text().count("#") >= 5
     assert "--hash=sha256:" in (out / "lock" / "requirements.txt").read_text()
+    pip_pkg = next(f for f in manifest["files"] if f["name"] == "pip")
+    resumed = [q for q in origin.requests if q[0].endswith(pip_pkg["path"].rsplit("/", 1)[-1]) and q[1]]
+    assert pip_pkg["size"] > 900_000 and len(resumed) >= 3 and all(q[2] == 206 for q in resumed)
+    assert doc["bytes_transferred"] == doc["bytes_total"]  # nothing fetched twice
+    assert doc["retried"] >= 1 and doc["from_cache"] == 0
     origin.close()  # no server any more: everything must come from the bundle
 
     r = cli("--json", "create", "env", "offline1", "--from-bundle", str(out), "--backend", "rattler")

@@ -50,6 +50,9 @@ def test_download_falls_back_per_file_along_named_mirrors(cli, tmp_path, isolate
         out = tmp_path / "b"
         r = cli("--json", "download", "-f", str(lock), "--mirror", "m2", "--mirror", "m3", "-o", str(out))
         assert r.code == 0, r
+    (fb,) = r.json()["fallbacks"]
+    assert fb["url"] == f"{m3.url}/packages/{rel}" and [t["reason"][:15] for t in fb["tried"]] == [
+        "sha256 mismatch", "HTTP 404"]
     manifest = json.loads((out / "manifest.json").read_text())
     (f,) = manifest["files"]
     assert f["url"] == f"{m3.url}/packages/{rel}" and f["planned_url"] == f"{m1.url}/packages/{rel}"
