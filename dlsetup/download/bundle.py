@@ -317,6 +317,7 @@ def build(out: Path, target: Target, *, conda: list[dict], wheels: list[dict], t
     t0 = time.perf_counter()
     every = known() if mirrors else []
     kind = "conda" if conda else "venv"
+    out.parent.mkdir(parents=True, exist_ok=True)
     root = Path(tempfile.mkdtemp(prefix=".dlsetup-bundle-", dir=str(out.parent))) if tar else out
     if not tar and out.exists() and any(out.iterdir()):
         raise UsageError("download.error.out_not_empty", path=str(out))
@@ -432,7 +433,7 @@ def open_bundle(path: str | Path) -> OpenBundle:
     if not p.exists():
         raise UsageError("core.error.file_not_found", path=str(p))
     tmp = None
-    root = p
+    root = p.resolve()
     if p.is_file():
         try:
             tmp = tempfile.TemporaryDirectory(prefix="dlsetup-bundle-")
@@ -501,7 +502,10 @@ def install_bundle(name: str, path: str, *, backend: str | None = None, dry_run:
             lines = ["--no-index", f"--find-links {(b.root / 'wheels').as_uri()}", *pins] if pins else []
             spec = EnvSpec(conda=specs, pip=lines, channels=[(b.root / "channel").as_uri()], source=str(path))
             req = CreateRequest(name=env_name, prefix=prefix, spec=spec, dry_run=dry_run)
-            return api._backend(backend).create(req)
+            result = api._backend(backend).create(req)
+            if not dry_run:
+                _restore_origins(Path(result.prefix), b.root, files)
+            return result
         if dry_run:
             from dlsetup.envs.model import CreateResult, Package
 
@@ -511,6 +515,40 @@ def install_bundle(name: str, path: str, *, backend: str | None = None, dry_run:
                                                       url=f["url"], sha256=f["sha256"]) for f in pip])
         # a venv is not registered with conda (conda would list it as a broken environment)
         return install_venv_from_wheelhouse(env_name, prefix, b.root / "wheels", pins, source=str(path))
+
+
+def _restore_origins(prefix: Path, root: Path, files: list[dict]) -> None:
+    """Record where each package really came from, not the bundle's temporary ``file://`` path.
+
+    ``env export`` and ``env lock`` read ``conda-meta/*.json`` and dlsetup's pip record; with the
+    bundle's paths there they would point at a folder that is gone after the install.
+    """
+    from dlsetup.envs import pip as envpip
+    from dlsetup.envs.locking import channel_of_url
+
+    by_local = {(root / f["path"]).as_uri(): f for f in files}
+    meta = prefix / "conda-meta"
+    for p in meta.glob("*.json") if meta.is_dir() else []:
+        try:
+            doc = json.loads(p.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        f = by_local.get(doc.get("url")) if isinstance(doc, dict) else None
+        if f and str(f.get("url", "")).startswith(("http://", "https://")):
+            doc["url"] = f["url"]
+            doc["channel"] = channel_of_url(f["url"])
+            p.write_text(json.dumps(doc, indent=2), encoding="utf-8")
+    record_path = prefix / envpip.PIP_RECORD
+    record = envpip.read_record(prefix)
+    changed = False
+    for entry in record.values():
+        f = by_local.get(str(entry.get("url") or "").split("#", 1)[0]) if isinstance(entry, dict) else None
+        if f and str(f.get("url", "")).startswith(("http://", "https://")):
+            entry["url"], changed = f["url"], True
+    if changed:
+        from dlsetup.util.atomic import write_text_atomic
+
+        write_text_atomic(record_path, json.dumps(record, indent=2, sort_keys=True) + "\n")
 
 
 def install_venv_from_wheelhouse(name: str | None, prefix: Path, wheelhouse: Path, requirements: list[str], *,

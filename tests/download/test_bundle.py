@@ -55,6 +55,11 @@ def test_conda_bundle_installs_with_the_network_gone(cli, origin, tmp_path, isol
     assert "installed in " + str(prefix) in (prefix / "etc/dlsetup-demo-a/prefix.txt").read_text()
     run = subprocess.run([str(prefix / "bin" / "wheel-a")], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0 and "wheel-a ok" in run.stdout
+    # the environment remembers where its packages came from, not the bundle's folder
+    meta = json.loads(next((prefix / "conda-meta").glob("dlsetup-demo-a-*.json")).read_text())
+    assert meta["url"].startswith(f"{origin.url}/conda/noarch/") and meta["channel"] == f"{origin.url}/conda"
+    pip_record = json.loads((prefix / "etc/dlsetup/pip-packages.json").read_text())
+    assert pip_record["dlsetup-wheel-a"]["url"].startswith(f"{origin.url}/files/")
 
 
 def test_venv_bundle_as_tar_installs_offline(cli, origin, tmp_path):
