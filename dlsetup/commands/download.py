@@ -10,8 +10,8 @@ HELP = """Download everything an environment needs, for this machine or another 
 
 Conda packages become a local channel (indexed with rattler), wheels a wheelhouse; a manifest records
 every file's sha256, size and origin, and the target platform and Python. Downloads resume after a
-dropped connection (also in a new run), are checked against the index/lock hashes, and fall back along
-the given URLs. Install the bundle on a machine with no network with
+dropped connection (also in a new run), are checked against the index/lock/repodata hashes, and fall
+back file by file along the mirrors named with --mirror, then the upstream source. Install the bundle on a machine with no network with
 `dlsetup create env NAME --from-bundle DIR`.
 
 \b
