@@ -32,6 +32,7 @@ from dlsetup.download.engine import FileRequest, Options, fetch_all, sha256_file
 from dlsetup.errors import OperationFailed, UsageError
 
 MANIFEST = "manifest.json"
+INCOMPLETE = ".dlsetup-incomplete"  # present while a bundle folder is being filled
 MANIFEST_VERSION = 1
 
 
@@ -319,9 +320,12 @@ def build(out: Path, target: Target, *, conda: list[dict], wheels: list[dict], t
     kind = "conda" if conda else "venv"
     out.parent.mkdir(parents=True, exist_ok=True)
     root = Path(tempfile.mkdtemp(prefix=".dlsetup-bundle-", dir=str(out.parent))) if tar else out
-    if not tar and out.exists() and any(out.iterdir()):
+    # a folder an interrupted run left (it carries the marker) is simply filled again: the files already
+    # fetched come back from dlsetup's verified cache, a half-fetched one resumes
+    if not tar and out.exists() and any(out.iterdir()) and not (out / INCOMPLETE).exists():
         raise UsageError("download.error.out_not_empty", path=str(out))
     root.mkdir(parents=True, exist_ok=True)
+    (root / INCOMPLETE).write_text("dlsetup download has not finished this bundle yet\n", encoding="utf-8")
     try:
         reqs: list[FileRequest] = []
         meta: list[dict] = []
@@ -364,6 +368,7 @@ def build(out: Path, target: Target, *, conda: list[dict], wheels: list[dict], t
                     "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "target": target.to_dict(),
                     "files": files, **(extra or {})}
         (root / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        (root / INCOMPLETE).unlink()
         if tar:
             tmp_tar = out.with_name(f".{out.name}.tmp")
             with tarfile.open(tmp_tar, "w") as tf:

@@ -153,6 +153,22 @@ def test_download_dry_run_lists_and_writes_nothing(cli, origin, tmp_path, monkey
     assert not out.exists()
 
 
+def test_an_interrupted_bundle_folder_is_filled_again_a_finished_one_is_kept(cli, origin, tmp_path):
+    out = tmp_path / "again"
+    out.mkdir()
+    (out / ".dlsetup-incomplete").write_text("left by a run that was stopped\n")
+    (out / "wheels").mkdir()
+    (out / "wheels" / "dlsetup_wheel_b-2.1-py3-none-any.whl").write_bytes(b"half a file")
+    args = ("--json", "download", "dlsetup-wheel-a", "--index-url", f"{origin.url}/simple/", "-o", str(out))
+    r = cli(*args)
+    assert r.code == 0, r
+    assert not (out / ".dlsetup-incomplete").exists() and (out / "manifest.json").exists()
+    r = cli("create", "env", "again", "--from-bundle", str(out), "--dry-run")
+    assert r.code == 0, r  # every hash in the manifest matches what is in the folder
+    r = cli(*args)
+    assert r.code == 2 and "not empty" in r.stderr  # a finished bundle is never overwritten
+
+
 def test_download_usage_errors(cli, tmp_path):
     r = cli("download")
     assert r.code == 2 and "nothing to download" in r.stderr
