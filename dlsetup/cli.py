@@ -24,6 +24,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "run": ("dlsetup.commands.run", "run", "Run a command inside an environment: dlsetup run -n NAME CMD ..."),
     "create": ("dlsetup.commands.env", "create", "Create an environment: dlsetup create env NAME ..."),
     "env": ("dlsetup.commands.env", "env", "List, export, clone, lock, install and remove environments."),
+    "download": ("dlsetup.commands.download", "download",
+                 "Download an environment's packages (resumable, verified) into an offline bundle."),
     "verify": ("dlsetup.commands.verify", "verify", "Prove the stack computes correctly (ops, autograd, training)."),
     "compat": ("dlsetup.commands.compat", "compat", "Refresh the compatibility data from the package index."),
 }

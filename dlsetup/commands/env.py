@@ -51,7 +51,10 @@ def create() -> None:
               help="Solve as if the driver supported CUDA VERSION (like CONDA_OVERRIDE_CUDA); '' means no GPU.")
 @click.option("--pip-index-url", metavar="URL", help="Index for the pip section (default: the resolver's, else pip's own config).")
 @click.option("--offline", is_flag=True, help="Use only cached channel metadata (no network).")
-def create_env(name, specs, python, file, recipe, channels, backend, dry_run, snapshot, cuda, pip_index_url, offline):
+@click.option("--from-bundle", "from_bundle", metavar="DIR|TAR",
+              help="Install from a bundle made by `dlsetup download` or `env pack`, with no network.")
+def create_env(name, specs, python, file, recipe, channels, backend, dry_run, snapshot, cuda, pip_index_url, offline,
+               from_bundle):
     """Create environment NAME from package specs, a file, or a recipe fitted to this machine.
 
     NAME is a name (placed in conda's first writable envs dir and registered in
@@ -69,10 +72,20 @@ def create_env(name, specs, python, file, recipe, channels, backend, dry_run, sn
       dlsetup create env repro -f conda-lock.yml
       dlsetup create env dl --recipe pytorch --backend venv   # no conda: uv
       dlsetup --json create env demo numpy --dry-run
+      dlsetup create env dl --from-bundle bundle.tar   # offline, from `dlsetup download`
     """
     from dlsetup.envs import api, render
     from dlsetup.mirror.api import torch_wheel_source
 
+    if from_bundle:
+        from dlsetup.download.bundle import install_bundle
+
+        if specs or file or recipe or channels or python:
+            from dlsetup.errors import UsageError
+
+            raise UsageError("download.error.bundle_with_specs")
+        r = install_bundle(name, from_bundle, backend=_b(backend), dry_run=dry_run)
+        return emit(Result(command="create env", data=r, exit_code=0, render_text=render.create))
     r = api.create_env(name, list(specs), python=python, file=file, recipe=recipe, channels=list(channels),
                        backend=_b(backend), dry_run=dry_run, snapshot=snapshot, cuda=cuda, offline=offline,
                        pip_index_url=pip_index_url, wheel_source=torch_wheel_source)
@@ -213,6 +226,26 @@ def env_install(name, lockfile, backend, dry_run):
 
     r = api.install_env(name, lockfile, backend=_b(backend), dry_run=dry_run)
     return emit(Result(command="env install", data=r, render_text=render.create))
+
+
+@env.command("pack")
+@common_options
+@click.argument("name")
+@click.option("-o", "--output", "out", required=True, metavar="FILE|DIR", help="The bundle: a .tar file, or a folder.")
+def env_pack(name, out):
+    """Bundle environment NAME (its package archives and wheels, verified) for an offline machine.
+
+    \b
+    Examples:
+      dlsetup env pack dl -o dl.tar
+      dlsetup create env dl --from-bundle dl.tar     # on the other machine, no network
+    """
+    from pathlib import Path
+
+    from dlsetup.download import bundle, render
+
+    r = bundle.pack_env(name, Path(out).expanduser().resolve(), tar=out.endswith(".tar"))
+    return emit(Result(command="env pack", data=r, exit_code=0 if r.ok else 1, render_text=render.bundle))
 
 
 @env.command("remove")

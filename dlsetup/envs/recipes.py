@@ -85,12 +85,15 @@ def describe_machine(machine) -> str:
 
 
 def plan(name: str, *, python: str | None = None, snapshot=None, snapshot_path: str | None = None,
-         wheel_source=None) -> tuple[EnvSpec, RecipePlan]:
-    """The environment a recipe means on this machine (or on the snapshot's): spec + the resolver's story."""
+         wheel_source=None, machine=None) -> tuple[EnvSpec, RecipePlan]:
+    """The environment a recipe means on this machine (or on the snapshot's, or on ``machine``): spec + story."""
     from dlsetup.resolve import Request, apply_overrides, live_machine, machine_from_snapshot, resolve
 
     recipe = load(name)
-    base = machine_from_snapshot(snapshot, source=f"snapshot {snapshot_path}") if snapshot is not None else live_machine()
+    if machine is not None:
+        base = machine
+    else:
+        base = machine_from_snapshot(snapshot, source=f"snapshot {snapshot_path}") if snapshot is not None else live_machine()
     candidates = [python] if python else list(recipe["python"])
     resolution = None
     machine = base

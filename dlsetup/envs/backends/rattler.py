@@ -102,17 +102,21 @@ class RattlerBackend(Backend):
         return result
 
     def _link(self, records, target: Path, final: Path, requested: list[str] | None = None) -> None:
+        from dlsetup.download.prefetch import local_copies
         from dlsetup.envs import solve
         from dlsetup.output import progress_bar, progress_enabled
 
-        if not progress_enabled():  # not a terminal: skip importing rich.progress at all
-            _run(solve.install_records(records, target, final_prefix=final, requested_specs=requested,
-                                       installed=[]))
-            return
-        with progress_bar() as prog:
-            reporter = solve.InstallProgress(prog)
-            _run(solve.install_records(records, target, final_prefix=final, requested_specs=requested,
-                                       reporter=reporter, installed=[]))
+        # archives come through dlsetup's resumable, verified downloader first; rattler links local copies
+        with local_copies(records, solve.cache_root() / "pkgs") as restore:
+            if not progress_enabled():  # not a terminal: skip importing rich.progress at all
+                _run(solve.install_records(records, target, final_prefix=final, requested_specs=requested,
+                                           installed=[]))
+            else:
+                with progress_bar() as prog:
+                    reporter = solve.InstallProgress(prog)
+                    _run(solve.install_records(records, target, final_prefix=final, requested_specs=requested,
+                                               reporter=reporter, installed=[]))
+            restore(target)
 
     def _pip(self, staged: Path, final: Path, requirements: list[str], index_url: str | None,
              extra: list[str] | None, no_deps: bool = False) -> list[Package]:
