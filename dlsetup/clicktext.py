@@ -49,6 +49,9 @@ def help_text(ctx: click.Context) -> str | None:
 def option_help(ctx: click.Context, name: str | None) -> str | None:
     if not name:
         return None
+    # click >= 8.5 stores --help under a reserved name; it caches the option with the help text of the
+    # language active when it was first built, so its text is always looked up here.
+    name = {"_click_default_help": "help"}.get(name, name)
     return _lookup(f"cli.opt.{_path_key(ctx)}.{name}") or _lookup(f"cli.opt.{name}")
 
 
