@@ -120,6 +120,15 @@ def common_options(func):
 clicktext.install()
 
 
+def shell_option(func):
+    """--shell on every command that prints commands to paste (resolve, doctor, env, mirror)."""
+    return click.option(
+        "--shell", "shell", type=click.Choice(["bash", "zsh", "fish", "powershell", "cmd"]), default=None,
+        help="Write commands for this shell (default: the shell dlsetup runs in; PowerShell for a Windows "
+             "snapshot or --os windows).",
+    )(func)
+
+
 @click.group(
     cls=LazyGroup,
     lazy=COMMANDS,
@@ -167,7 +176,6 @@ def _early_language(args: list[str]) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI and turn every failure into a one-line message and an exit code."""
     from dlsetup.errors import DlsetupError
-
     from dlsetup.output import setup_streams
 
     args = sys.argv[1:] if argv is None else list(argv)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from dlsetup.cli import common_options
+from dlsetup.cli import common_options, shell_option
 
 HELP = """Pick the framework builds that fit this machine and print the install commands.
 
@@ -28,6 +28,7 @@ Examples:
   dlsetup resolve --snapshot node7.json                                # a saved doctor snapshot
   dlsetup resolve torch --no-gpu                                       # CPU-only build
   dlsetup resolve torch --check-index                                  # are the wheels really there?
+  dlsetup resolve torch --os windows --shell cmd                       # commands for Anaconda Prompt
 """
 
 
@@ -46,9 +47,10 @@ Examples:
 @click.option("--explain", is_flag=True, help="Show every rejected candidate and the source of every fact.")
 @click.option("--check-index", is_flag=True, help="Ask the index whether the chosen wheels exist for this platform.")
 @click.option("--index-url", metavar="URL", help="With --check-index: ask this index instead of the chosen one.")
+@shell_option
 @common_options
 def resolve(packages, snapshot, os_name, arch, python, driver, gpu_cc, no_gpu, glibc, cuda, explain, check_index,
-            index_url):
+            index_url, shell):
     from dlsetup import exitcodes
     from dlsetup.output import emit
     from dlsetup.resolve.render import render
@@ -58,5 +60,7 @@ def resolve(packages, snapshot, os_name, arch, python, driver, gpu_cc, no_gpu, g
     res = run(packages, cuda=cuda, explain=explain, check_index=check_index, index_url=index_url,
               snapshot=snapshot, os=os_name, arch=arch, python=python, driver=driver, gpu_cc=gpu_cc,
               no_gpu=no_gpu, glibc=glibc)
+    if shell:
+        res.set_shell(shell)
     return emit(Result(command="resolve", data=res, exit_code=exitcodes.OK if res.ok else exitcodes.FAILED,
                        render_text=render))

@@ -5,10 +5,10 @@ Commands are data and never translated; only the ``# ...`` comment lines between
 
 from __future__ import annotations
 
-import shlex
-
 from dlsetup.doctor import facts
 from dlsetup.i18n import t
+from dlsetup.platform import for_snapshot
+from dlsetup.platform.shell import Cmd, Step, set_env, unset_env
 from dlsetup.probe.model import Snapshot
 
 _UBUNTU_LIKE = ("ubuntu", "pop", "linuxmint", "elementary", "zorin", "neon")
@@ -43,7 +43,7 @@ def reboot_or_reload() -> list[str]:
     ]
 
 
-def ld_library_path_without(snap: Snapshot, drop: set[str]) -> list[str]:
+def ld_library_path_without(snap: Snapshot, drop: set[str]) -> list[Step]:
     """``export LD_LIBRARY_PATH=...`` without the ``drop`` entries (``unset`` when nothing is left)."""
     raw = snap.env.get("LD_LIBRARY_PATH")
     if raw is None:
@@ -53,10 +53,19 @@ def ld_library_path_without(snap: Snapshot, drop: set[str]) -> list[str]:
     dropped = {p.rstrip("/") for p in drop}
     keep = [e for e in entries if e and e.rstrip("/") not in dropped]
     if not keep:
-        return ["unset LD_LIBRARY_PATH"]
-    return ["export LD_LIBRARY_PATH=" + shlex.quote(":".join(keep))]
+        return [unset_env("LD_LIBRARY_PATH")]
+    return [set_env("LD_LIBRARY_PATH", ":".join(keep))]
 
 
-def pip(snap: Snapshot, *args: str) -> str:
+def python(snap: Snapshot, *args: str) -> Cmd:
+    """``<this interpreter> <args>`` as an argument list (the path is quoted for the shell when rendered)."""
+    return Cmd([snap.tooling.python.executable or "python", *args])
+
+
+def pip(snap: Snapshot, *args: str) -> Cmd:
     """``<this interpreter> -m pip <args>`` — the pip that belongs to the diagnosed interpreter."""
-    return " ".join([facts.python_cmd(snap), "-m", "pip", *args])
+    return python(snap, "-m", "pip", *args)
+
+
+def is_windows(snap: Snapshot) -> bool:
+    return for_snapshot(snap).is_windows

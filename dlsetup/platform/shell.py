@@ -115,6 +115,10 @@ def _var(name: str) -> str:
 def quote(arg: str, shell: str) -> str:
     """One argument, quoted so that the shell passes it through verbatim (and runs nothing inside it)."""
     arg = str(arg)
+    if shell in (*POSIX_SHELLS, "fish") and arg.startswith("~/") and len(arg) > 2:
+        # A home-relative path (a redacted snapshot writes ``~/...``): the ~ stays outside the quotes so the
+        # shell expands it; the rest is quoted as usual.
+        return "~/" + quote(arg[2:], shell)
     if shell in POSIX_SHELLS:
         # A leading = is zsh's "=cmd" expansion; a leading ~ is tilde expansion (not in the safe set).
         if arg.startswith("="):
@@ -318,3 +322,34 @@ def detect_shell(plat, parent_names: Iterable[str] | None = None) -> str:
             return _process_shell([env["SHELL"]]) or "bash"
         return "powershell"
     return _process_shell([env.get("SHELL", "")]) or "bash"
+
+
+def shell_for(target_os: str, *, here=None) -> str:
+    """The shell commands for a machine running ``target_os`` are written for, when none was chosen:
+    the shell dlsetup runs in when the target has this machine's OS, PowerShell for another Windows
+    machine (a snapshot, ``--os windows``; Windows 11's default terminal profile), else bash."""
+    from dlsetup.platform import current, normalize_os
+
+    here = here or current()
+    target = normalize_os(target_os)
+    if target == here.os:
+        return detect_shell(here)
+    return "powershell" if target == "windows" else "bash"
+
+
+def render_all_lines(commands: Sequence[object], shell: str, *, snapshot_file: str | None = None) -> list[str]:
+    """A fix's commands (``Cmd``, ``Step`` or literal text; ``# ...`` is a comment) as lines for ``shell``.
+    ``--snapshot FILE`` placeholders get the snapshot's real file name."""
+    lines: list[str] = []
+    for c in commands:
+        if isinstance(c, str):
+            lines.append(comment(c[1:].strip(), shell) if c.startswith("#") else c)
+            continue
+        if snapshot_file and isinstance(c, Cmd) and "FILE" in c.argv:
+            argv = list(c.argv)
+            i = argv.index("FILE")
+            if i > 0 and argv[i - 1] == "--snapshot":
+                argv[i] = snapshot_file
+                c = Cmd(argv, c.env)
+        lines.extend(render_lines(c, shell))  # type: ignore[arg-type]
+    return lines

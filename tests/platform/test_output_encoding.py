@@ -9,8 +9,8 @@ this Linux box's pipes, which is the condition the defect needs (a codec that la
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
