@@ -145,7 +145,8 @@ def _device(winreg: Any, key: Any, hw: str, inst: str, m: re.Match) -> dict[str,
         "slot": slot,
         "driver": service or None,
         "class": f"0x{pci_class.lower()}" if pci_class else None,
-        "driver_version": (nvidia_driver_version(win_version) if vendor == "nvidia" and driven else win_version),
+        "driver_version": (nvidia_driver_version(win_version) if vendor == "nvidia" else win_version) if driven
+        else None,
         "windows_driver_version": win_version,
         "instance": f"PCI\\{hw}\\{inst}",
     }
@@ -174,7 +175,8 @@ def video_controllers_from_cim(rows: list[dict[str, Any]]) -> list[dict[str, Any
             "driver": (NVIDIA_SERVICE if vendor == "nvidia" else "installed") if driven else
             ("BasicDisplay" if "basicdisplay" in installed.lower() else None),
             "class": None,
-            "driver_version": nvidia_driver_version(win_version) if vendor == "nvidia" and driven else win_version,
+            "driver_version": (nvidia_driver_version(win_version) if vendor == "nvidia" else win_version) if driven
+            else None,
             "windows_driver_version": win_version,
             "instance": pnp,
         })
