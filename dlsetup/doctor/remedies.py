@@ -8,7 +8,7 @@ from __future__ import annotations
 from dlsetup.doctor import facts
 from dlsetup.i18n import t
 from dlsetup.platform import for_snapshot
-from dlsetup.platform.shell import Cmd, Step, set_env, unset_env
+from dlsetup.platform.shell import Cmd, Step, persist_env, set_env, unset_env
 from dlsetup.probe.model import Snapshot
 
 _UBUNTU_LIKE = ("ubuntu", "pop", "linuxmint", "elementary", "zorin", "neon")
@@ -69,3 +69,8 @@ def pip(snap: Snapshot, *args: str) -> Cmd:
 
 def is_windows(snap: Snapshot) -> bool:
     return for_snapshot(snap).is_windows
+
+
+def persist_step(name: str, value: str) -> Step:
+    """Set a variable for this shell and every new one (``setx`` on Windows)."""
+    return persist_env(name, value)

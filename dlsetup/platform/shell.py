@@ -131,7 +131,7 @@ def quote(arg: str, shell: str) -> str:
     if shell == "powershell":
         # Bare: plain words and option names; a leading digit could parse as a number (1e5), a leading
         # - with more than a name could be --% (stop-parsing) or -name:value.
-        if re.match(r"^--?[A-Za-z][A-Za-z0-9-]*$", arg) or (
+        if re.match(r"^--?[A-Za-z0-9][A-Za-z0-9-]*$|^\d+$", arg) or (
                 _PS_SAFE.match(arg) and not arg[0].isdigit() and not arg.startswith("-")):
             return arg
         return "'" + "".join(c * 2 if c in _PS_QUOTES else c for c in arg) + "'"
