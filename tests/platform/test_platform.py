@@ -78,3 +78,45 @@ def test_snapshot_platform_works_for_old_snapshots():
     assert plat.is_windows and plat.home_dir() == "C:\\Users\\u"
     assert for_snapshot(SimpleNamespace()).os == live_os()  # nothing recorded: this machine's rules
     assert current().os == live_os()
+
+
+def test_activation_hint_without_conda_is_for_the_users_shell(monkeypatch):
+    """Defect 15: ``export PATH=.../bin`` was printed for every OS; Windows needs the prefix, Library\\bin
+    and Scripts, in PowerShell form."""
+    import dlsetup.envs.backends as backends
+    import dlsetup.platform as platform_mod
+    from dlsetup.envs.backends.rattler import RattlerBackend
+
+    monkeypatch.setattr(backends, "detect_tools", lambda: [])
+    monkeypatch.setattr(platform_mod, "current", lambda: for_os("windows", {"PSModulePath": ""}))
+    hint = RattlerBackend().activate_hint("dl", "C:\\Users\\u\\.conda\\envs\\dl")
+    assert hint.startswith("$env:PATH = 'C:\\Users\\u\\.conda\\envs\\dl;")
+    assert "\\Library\\bin;" in hint and "\\Scripts;" in hint and hint.endswith("' + $env:PATH")
+    monkeypatch.setattr(platform_mod, "current", lambda: for_os("linux", {"SHELL": "/bin/fish"}))
+    assert RattlerBackend().activate_hint("dl", "/home/u/.conda/envs/dl") == \
+        "set -gx PATH /home/u/.conda/envs/dl/bin $PATH"
+
+
+def test_hf_mirror_on_windows_says_how_to_persist_the_variable(monkeypatch):
+    import dlsetup.platform as platform_mod
+    from dlsetup.mirror.writers import hf
+
+    monkeypatch.setattr(platform_mod, "current", lambda: for_os("windows", {"PROMPT": "$P$G"}))
+
+    class Report:
+        path = "C:\\Users\\u\\AppData\\Roaming\\dlsetup\\hf-endpoint.sh"
+
+        def __init__(self):
+            self.notes, self.changes = [], []
+
+        def note(self, key, **params):
+            self.notes.append((key, params))
+
+        def change(self, text):
+            self.changes.append(text)
+
+    ctx = SimpleNamespace(mirror=SimpleNamespace(hf="https://hf-mirror.com"))
+    report = Report()
+    hf.apply_snippet(None, ctx, report)
+    persist = dict(report.notes)["mirror.note.hf_persist"]["command"]
+    assert persist == "setx HF_ENDPOINT https://hf-mirror.com ; set HF_ENDPOINT=https://hf-mirror.com"
