@@ -29,7 +29,7 @@ def test_cmd_gets_double_quotes(cli):
 
 def test_bash_commands_parse(cli):
     doc = cli(*ARGS, "--shell", "bash", "--json").json()
-    for tool, line in doc["commands"].items():
+    for line in doc["commands"].values():
         if line:
             subprocess.run(["bash", "-n", "-c", line], check=True, timeout=10)
     assert " && " in doc["commands"]["pip"]

@@ -239,7 +239,6 @@ class RattlerBackend(Backend):
 
     def activate_hint(self, name: str | None, prefix: Path) -> str:
         from dlsetup.envs.backends import detect_tools
-
         from dlsetup.platform import current
         from dlsetup.platform.shell import Cmd, detect_shell, prepend_path, render
 
