@@ -19,6 +19,7 @@ Examples:
   dlsetup doctor --python ~/envs/dl/bin/python
   dlsetup doctor --save-snapshot me.json  # a redacted file to send to a teacher
   dlsetup doctor --snapshot student.json  # diagnose a recorded machine
+  dlsetup doctor --shell cmd              # fix commands for cmd.exe (Anaconda Prompt)
   dlsetup doctor --strict --json          # for CI: exit 3 on warnings, one JSON document
 
 \b

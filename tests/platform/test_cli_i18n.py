@@ -51,3 +51,36 @@ def test_windows_display_language_when_no_variable_is_set():
     assert i18n.detect_language({"DLSETUP_LANG": "en"}, plat=zh_windows) == "en"
     assert i18n.detect_language({}, plat=Platform(os="windows", ui_language_id=lambda: 0x0409)) == "en"
     assert i18n.detect_language({}, plat=Platform(os="linux")) == "en"
+
+
+def test_help_translations_name_real_commands_and_options():
+    """A translated help text whose command or option was renamed would silently never show: every
+    cli.help.<path> / cli.opt.<path>.<option> must name what exists (English stays in the code: empty)."""
+    import click
+
+    from dlsetup.cli import cli as root
+
+    def resolve(path):
+        cmd, ctx = root, click.Context(root)
+        for part in path:
+            cmd = cmd.get_command(ctx, part)
+            assert cmd is not None, path
+            ctx = click.Context(cmd, parent=ctx)
+        return cmd
+
+    en, zh = i18n.load_catalog("cli", "en"), i18n.load_catalog("cli", "zh")
+    common = {"json_output", "lang", "verbose", "quiet", "shell", "help", "version"}
+    checked = 0
+    for key in zh:
+        if key.startswith("cli.help.") and key != "cli.help.root":
+            resolve(key.split(".")[2:])
+            assert en[key] == ""
+            checked += 1
+        elif key.startswith("cli.opt.") and key.count(".") >= 3:
+            *path, option = key.split(".")[2:]
+            assert option in {p.name for p in resolve(path).params}, key
+            assert en[key] == ""
+            checked += 1
+        elif key.startswith("cli.opt."):
+            assert key.split(".")[2] in common, key
+    assert checked >= 30
