@@ -282,15 +282,21 @@ def _process_shell(parent_names: Iterable[str]) -> str | None:
 
 
 def _parent_names(limit: int = 4) -> list[str]:
-    """Names of the processes above this one (psutil), nearest first; empty when they cannot be read."""
+    """Names of the processes above this one (psutil), nearest first; empty when they cannot be read.
+    Walks by ppid (one small read per process) rather than Process.parent(), which re-checks each one."""
     try:
+        import os
+
         import psutil
 
-        proc = psutil.Process().parent()
-        names = []
-        while proc is not None and len(names) < limit:
+        names: list[str] = []
+        pid = os.getppid()
+        while pid > 0 and len(names) < limit:
+            proc = psutil.Process(pid)
             names.append(proc.name())
-            proc = proc.parent()
+            if _process_shell(names[-1:]):
+                break  # the nearest shell is all detect_shell needs
+            pid = proc.ppid()
         return names
     except Exception:  # noqa: BLE001 - a guess at the shell must never fail a command
         return []
