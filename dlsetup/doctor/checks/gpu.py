@@ -64,7 +64,9 @@ def _no_driver_windows(snap: Snapshot, pci: list[dict]) -> Finding:
     variant = str(main.get("variant") or "")
     cuda = f"{variant[2:-1]}.{variant[-1]}" if variant.startswith("cu") and len(variant) >= 4 else None
     floor = compat.runtime_driver_floor(cuda, "windows") if cuda else None
-    build = f"{main.get('name')}=={main.get('version')} ({variant})" if main else "CUDA builds"
+    from dlsetup.i18n import t
+
+    build = f"{main.get('name')}=={main.get('version')} ({variant})" if main else t("doctor.label.cuda_builds")
     return finding("gpu.no_driver", ERROR, GROUP_DRIVER, evidence=[*_pci_evidence(pci), _nvml_evidence(snap)],
                    commands=advice.commands_for(snap, request), cause_key="cause_windows", fix_key="fix_windows",
                    min_driver=floor or "528.33", build=build)
