@@ -212,9 +212,19 @@ def probe_nvidia(
         else:
             results["libcuda"] = (LibcudaResult(ok=False, error="not-found", detail="libcuda.so.1 not in the loader path"),
                                   0.0)
+    smi_env = env
+    if system == "windows":
+        # nvidia-smi.exe is in System32 (DCH drivers) or, for older drivers, in ...\NVIDIA Corporation\NVSMI,
+        # which is not on PATH.
+        import ntpath
+
+        from dlsetup.probe.windows_gpu import nvidia_smi_candidates
+
+        extra = [ntpath.dirname(c) for c in nvidia_smi_candidates(dict(env))]
+        smi_env = {**env, "PATH": os.pathsep.join([env.get("PATH", ""), *extra])}
     if not nvml_answered:
-        if which("nvidia-smi", env.get("PATH", "")):
-            jobs["nvidia-smi"] = lambda: probe_smi(env, timeout)
+        if which("nvidia-smi", smi_env.get("PATH", "")):
+            jobs["nvidia-smi"] = lambda: probe_smi(smi_env, timeout)
         else:
             results["nvidia-smi"] = (SmiResult(ok=False, error="not-found", detail="nvidia-smi not on PATH"), 0.0)
     for name, (status, value, ms) in (parallel(jobs, timeout + 10) if jobs else {}).items():

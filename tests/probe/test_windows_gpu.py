@@ -92,3 +92,25 @@ def test_cim_fallback_same_shape():
 def test_nvidia_smi_locations():
     assert nvidia_smi_candidates({"SystemRoot": "C:\\WINDOWS", "ProgramFiles": "D:\\Programs"}) == [
         "C:\\WINDOWS\\System32\\nvidia-smi.exe", "D:\\Programs\\NVIDIA Corporation\\NVSMI\\nvidia-smi.exe"]
+
+
+def test_windows_toolkits_are_found_by_install_folder_and_cuda_path_v(tmp_path):
+    """The CUDA installer's layout (docs.nvidia.com/cuda/cuda-installation-guide-microsoft-windows):
+    %ProgramFiles%\\NVIDIA GPU Computing Toolkit\\CUDA\\vX.Y with bin\\nvcc.exe and version.json, and one
+    CUDA_PATH_VX_Y variable per toolkit. On Linux a Windows path is one file name under the fake root, so
+    the folder listing and the toolkit folders are laid out separately."""
+    from dlsetup.probe._fs import Root
+    from dlsetup.probe.cuda import toolkit_dirs
+
+    base = "C:\\Program Files\\NVIDIA GPU Computing Toolkit\\CUDA"
+    for v in ("v12.4", "v11.8"):
+        d = tmp_path / f"{base}\\{v}"
+        (d / "bin").mkdir(parents=True)
+        (d / "bin" / "nvcc.exe").write_text("")
+        (d / "include").mkdir()
+        (d / "include" / "cuda.h").write_text("")
+        (tmp_path / base / v).mkdir(parents=True)  # what listdir of the CUDA folder shows
+    env = {"ProgramFiles": "C:\\Program Files", "CUDA_PATH": f"{base}\\v12.4\\",
+           "CUDA_PATH_V12_4": f"{base}\\v12.4", "CUDA_PATH_V13_0": f"{base}\\v13.0"}
+    found = toolkit_dirs(Root(tmp_path), env, None)
+    assert found == [f"{base}\\v12.4", f"{base}\\v11.8"]  # v13.0 is only a stale variable
