@@ -120,3 +120,25 @@ def test_hf_mirror_on_windows_says_how_to_persist_the_variable(monkeypatch):
     hf.apply_snippet(None, ctx, report)
     persist = dict(report.notes)["mirror.note.hf_persist"]["command"]
     assert persist == "setx HF_ENDPOINT https://hf-mirror.com ; set HF_ENDPOINT=https://hf-mirror.com"
+
+
+def test_windows_home_is_redacted_whatever_its_case():
+    """W31: c:\\users\\Zhang is the same folder as C:\\Users\\zhang on Windows."""
+    from dlsetup.probe.snapshot import _Redactor
+
+    r = _Redactor("C:\\Users\\Zhang", "Zhang", None)
+    assert r.text("c:\\users\\zhang\\venvs\\dl\\Scripts\\python.exe") == "~\\venvs\\dl\\Scripts\\python.exe"
+    assert r.text("D:\\data\\ZHANG\\x") == "D:\\data\\<user>\\x"
+    lin = _Redactor("/home/Zhang", "Zhang", None)
+    assert lin.text("/home/zhang/x") == "/home/zhang/x"  # POSIX paths are case-sensitive
+
+
+def test_windows_cache_folders_for_the_disk_check(monkeypatch):
+    import dlsetup.platform as platform_mod
+    from dlsetup.probe.system import disk_locations
+
+    monkeypatch.setattr(platform_mod, "live_os", lambda: "windows")
+    env = {"LOCALAPPDATA": "C:\\Users\\u\\AppData\\Local", "USERPROFILE": "C:\\Users\\u"}
+    places = dict(disk_locations(env, "C:\\Users\\u"))
+    assert places["pip cache"] == "C:\\Users\\u\\AppData\\Local\\pip\\Cache"
+    assert places["uv cache"].replace("/", "\\") == "C:\\Users\\u\\AppData\\Local\\uv\\cache"
