@@ -20,6 +20,8 @@ def driver_install(snap: Snapshot, branch: str | None = None) -> list[str]:
 
     Empty when the distro has no simple packaged route: the fix text then points at NVIDIA's site.
     """
+    if snap.system.os == "windows" and not snap.system.wsl:
+        return [t("doctor.cmd.windows_driver")]
     if snap.system.wsl or snap.system.os != "linux":
         return []  # the driver is installed on the Windows host (or by the vendor on macOS)
     distro = facts.distro_id(snap)

@@ -344,12 +344,13 @@ def shell_for(target_os: str, *, here=None) -> str:
 
 
 def render_all_lines(commands: Sequence[object], shell: str, *, snapshot_file: str | None = None) -> list[str]:
-    """A fix's commands (``Cmd``, ``Step`` or literal text; ``# ...`` is a comment) as lines for ``shell``.
+    """A fix's commands (``Cmd``, ``Step`` or literal text; ``# ...`` is a note the renderer shows as one)
+    as lines for ``shell``.
     ``--snapshot FILE`` placeholders get the snapshot's real file name."""
     lines: list[str] = []
     for c in commands:
-        if isinstance(c, str):
-            lines.append(comment(c[1:].strip(), shell) if c.startswith("#") else c)
+        if isinstance(c, str):  # literal text; "# ..." lines are notes between commands, shown as notes
+            lines.append(c)
             continue
         if snapshot_file and isinstance(c, Cmd) and "FILE" in c.argv:
             argv = list(c.argv)
