@@ -144,3 +144,14 @@ def test_cli_shell_option_and_chinese(cli):
     assert doc["shell"] == "powershell"
     f = next(f for f in doc["findings"] if f["id"] == "windows.stale_cuda_path")
     assert "CUDA_PATH" in f["title"] and "工具包" in f["title"]
+
+
+def test_old_driver_on_windows_says_how_to_update_it():
+    """W30: the driver-too-old fix had no update step on Windows (only resolve commands)."""
+    snap = _snap("win-rtx3060-546-torch-cpu")
+    snap.nvidia.driver_version, snap.nvidia.cuda_driver_version = "516.94", "11.7"
+    torch = snap.frameworks.items[0]
+    torch.version, torch.cuda, torch.variant = "2.13.0+cu126", "12.6", "cu126"
+    f = next(f for f in diagnose(snap, shell="cmd").findings if f.id == "torch.driver_too_old")
+    assert f.commands[0].startswith("# ") and "nvidia.com/Download" in f.commands[0]
+    assert not any(POSIX_ONLY.search(c) for c in f.commands)
