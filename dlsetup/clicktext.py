@@ -24,9 +24,9 @@ def _lookup(key: str) -> str | None:
     domain = key.split(".", 1)[0]
     lang = i18n.language()
     value = i18n._catalog(domain, lang).get(key)
-    if value is None and lang != "en":
+    if not value and lang != "en":
         value = i18n._catalog(domain, "en").get(key)
-    return value
+    return value or None  # an empty English entry means: the text written in the command's code
 
 
 def gettext(message: str) -> str:

@@ -84,3 +84,9 @@ def test_help_translations_name_real_commands_and_options():
         elif key.startswith("cli.opt."):
             assert key.split(".")[2] in common, key
     assert checked >= 30
+
+
+def test_english_help_of_a_translated_command_is_the_code_text(cli):
+    r = cli("doctor", "--help", "--lang", "en")
+    assert "Diagnose the NVIDIA driver" in r.stdout and "Examples:" in r.stdout
+    assert "Import each framework in a child process" in r.stdout
