@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "create": ("dlsetup.commands.env", "create", "Create an environment: dlsetup create env NAME ..."),
     "env": ("dlsetup.commands.env", "env", "List, export, clone, lock, install and remove environments."),
     "verify": ("dlsetup.commands.verify", "verify", "Prove the stack computes correctly (ops, autograd, training)."),
+    "compat": ("dlsetup.commands.compat", "compat", "Refresh the compatibility data from the package index."),
 }
 
 # The root help text is the catalog's ``cli.help.root`` (English and Chinese), see dlsetup/clicktext.py.

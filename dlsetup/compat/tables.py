@@ -27,6 +27,7 @@ ROW_KEYS: dict[str, tuple[str, ...]] = {
     "jax": ("arch_list", "release", "variant"),
     "paddle": ("arch_list", "release", "variant"),
     "onnxruntime": ("arch_list", "release", "variant"),
+    "mindspore": ("arch_list", "release", "variant"),
 }
 
 

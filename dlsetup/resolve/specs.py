@@ -22,6 +22,8 @@ ALIASES: dict[str, tuple[str, str | None]] = {
     "paddle": ("paddlepaddle", None),
     "onnxruntime": ("onnxruntime", None),
     "onnxruntime-gpu": ("onnxruntime", None),
+    "mindspore": ("mindspore", None),
+    "mindspore-gpu": ("mindspore", None),
 }
 
 FAMILIES = {
@@ -32,6 +34,7 @@ FAMILIES = {
     "jax": "jax",
     "paddlepaddle": "paddlepaddle",
     "onnxruntime": "onnxruntime",
+    "mindspore": "mindspore",
 }
 
 
