@@ -305,13 +305,16 @@ def _parent_names(limit: int = 4) -> list[str]:
 def detect_shell(plat, parent_names: Iterable[str] | None = None) -> str:
     """The shell the user most likely types into.
 
-    The nearest shell among the parent processes wins (``python.exe`` started by ``py.exe`` or a conda
+    ``DLSETUP_SHELL`` (bash, zsh, fish, powershell, cmd) wins when set. Otherwise the nearest shell among the parent processes wins (``python.exe`` started by ``py.exe`` or a conda
     launcher sits between). Without one, environment heuristics: PowerShell puts the user's own module
     folder (``Documents\\WindowsPowerShell\\Modules`` or ``Documents\\PowerShell\\Modules``) in front of
     ``PSModulePath``, which the system-wide value that cmd.exe inherits does not have; cmd.exe sets
     ``PROMPT`` (default ``$P$G``); POSIX shells set ``SHELL``. A recorded or planned Windows machine
     defaults to PowerShell (Windows 11's default terminal profile), any other to bash.
     """
+    forced = (plat.environ.get("DLSETUP_SHELL") or "").strip().lower()
+    if forced in SHELLS:  # the user's own choice, for every command (Git Bash users set it once)
+        return forced
     live = plat.environ is __import__("os").environ
     names = list(parent_names) if parent_names is not None else (_parent_names() if live else [])
     found = _process_shell(names)

@@ -190,3 +190,9 @@ def test_detect_shell_from_parent_process_and_environment():
     assert detect_shell(for_os("linux", {"SHELL": "/usr/bin/fish"}), parent_names=[]) == "fish"
     assert detect_shell(for_os("linux", {"SHELL": "/bin/zsh"}), parent_names=["-zsh"]) == "zsh"
     assert detect_shell(for_os("linux", {}), parent_names=["python3", "bash"]) == "bash"
+
+
+def test_dlsetup_shell_overrides_detection():
+    assert detect_shell(for_os("windows", {"DLSETUP_SHELL": "bash", "PROMPT": "$P$G"}), parent_names=["cmd.exe"]) == \
+        "bash"
+    assert detect_shell(for_os("linux", {"DLSETUP_SHELL": "nonsense"}), parent_names=["zsh"]) == "zsh"
