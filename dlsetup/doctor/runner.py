@@ -165,10 +165,24 @@ def machine_summary(snap: Snapshot) -> MachineSummary:
     )
 
 
-def diagnose(snap: Snapshot, *, strict: bool = False, source: str = "live", probe_ms: float = 0.0) -> DoctorReport:
-    """Run every check on ``snap`` and build the report."""
+def render_commands(findings: list[Finding], shell: str, snapshot_file: str | None = None) -> None:
+    """The one place fix commands become text: argument lists and shell steps, for ``shell``."""
+    from dlsetup.platform.shell import render_all_lines
+
+    for f in findings:
+        f.commands = render_all_lines(f.commands, shell, snapshot_file=snapshot_file)
+
+
+def diagnose(snap: Snapshot, *, strict: bool = False, source: str = "live", probe_ms: float = 0.0,
+             shell: str | None = None) -> DoctorReport:
+    """Run every check on ``snap`` and build the report (fix commands written for ``shell``: by default the
+    user's shell, or PowerShell for a Windows snapshot read elsewhere)."""
+    from dlsetup.platform.shell import shell_for
+
     t0 = time.perf_counter()
     findings, names = run_checks(snap)
+    shell = shell or shell_for(snap.system.os)
+    render_commands(findings, shell, snapshot_file=None if source == "live" else source)
     checks_ms = (time.perf_counter() - t0) * 1000
     counts = count(findings)
     return DoctorReport(
@@ -185,6 +199,7 @@ def diagnose(snap: Snapshot, *, strict: bool = False, source: str = "live", prob
         probe_timings_ms=dict(snap.timings_ms),
         probe_ms=round(probe_ms, 2),
         checks_ms=round(checks_ms, 2),
+        shell=shell,
     )
 
 
@@ -220,7 +235,7 @@ def _minimal_snapshot() -> Snapshot:
 
 def run_doctor(*, deep: bool = False, python: str | None = None, strict: bool = False,
                snapshot_path: str | None = None, save_path: str | None = None, redact: bool = True,
-               deep_timeout: float = 120.0) -> DoctorReport:
+               deep_timeout: float = 120.0, shell: str | None = None) -> DoctorReport:
     """What ``dlsetup doctor`` does: probe (or load a snapshot), optionally save it, diagnose."""
     from dlsetup.i18n import t
     from dlsetup.output import status
@@ -241,6 +256,6 @@ def run_doctor(*, deep: bool = False, python: str | None = None, strict: bool = 
         from dlsetup.probe.snapshot import save_snapshot
 
         saved = str(save_snapshot(snap, Path(save_path), redact=redact))
-    report = diagnose(snap, strict=strict, source=source, probe_ms=probe_ms)
+    report = diagnose(snap, strict=strict, source=source, probe_ms=probe_ms, shell=shell)
     report.saved_snapshot = saved
     return report

@@ -39,10 +39,37 @@ def presence(snap: Snapshot) -> list[Finding]:
         return [_driver_without_libraries(snap)]
     if module_loaded or (pci and facts.driver_found(snap) and not nv.nvml_error):
         return [_not_driven(snap, pci)]
+    undriven = [d for d in pci if (d.get("driver") or "").lower() != "nvlddmkm"]  # nvlddmkm: NVIDIA's service
+    if undriven and remedies.is_windows(snap):
+        return [_no_driver_windows(snap, undriven)]
     if pci:
         return [finding("gpu.no_driver", ERROR, GROUP_DRIVER, evidence=[*_pci_evidence(pci), _nvml_evidence(snap)],
                         commands=remedies.driver_install(snap))]
     return [no_nvidia_gpu(snap)]
+
+
+def _no_driver_windows(snap: Snapshot, pci: list[dict]) -> Finding:
+    """An NVIDIA GPU on a Windows machine without NVIDIA's driver (a fresh laptop): never "no GPU".
+
+    The fix names the driver the build dlsetup would install needs (CUDA minor-version compatibility
+    floor for Windows from the compat data), and then the install command for that build.
+    """
+    from dlsetup import compat
+    from dlsetup.doctor import advice
+    from dlsetup.doctor.checks.torch_build import torch_request
+
+    request = torch_request(snap)
+    built = advice.build_advice(snap, request)
+    main = (built.packages[0] if built and built.packages else {}) or {}
+    variant = str(main.get("variant") or "")
+    cuda = f"{variant[2:-1]}.{variant[-1]}" if variant.startswith("cu") and len(variant) >= 4 else None
+    floor = compat.runtime_driver_floor(cuda, "windows") if cuda else None
+    from dlsetup.i18n import t
+
+    build = f"{main.get('name')}=={main.get('version')} ({variant})" if main else t("doctor.label.cuda_builds")
+    return finding("gpu.no_driver", ERROR, GROUP_DRIVER, evidence=[*_pci_evidence(pci), _nvml_evidence(snap)],
+                   commands=advice.commands_for(snap, request), cause_key="cause_windows", fix_key="fix_windows",
+                   min_driver=floor or "528.33", build=build)
 
 
 def _nvml_evidence(snap: Snapshot) -> str:
