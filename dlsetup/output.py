@@ -6,7 +6,6 @@ to stderr. ``NO_COLOR`` or a non-TTY stream turns colour and spinners off.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from contextlib import contextmanager
@@ -61,16 +60,20 @@ def make_console(stderr: bool = False):
 
 def emit(result: Any) -> int:
     """Render a :class:`dlsetup.result.Result` as JSON or text; return its exit code."""
+    from dlsetup.util import textsafe
+
     if settings.json or result.render_text is None:
-        sys.stdout.write(json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n")
+        sys.stdout.write(textsafe.dumps(result.to_json(), indent=2) + "\n")
         sys.stdout.flush()
-    else:
-        result.render_text(make_console(), result.data)
+    else:  # every string drawn for a person goes through the terminal sanitiser, in this one place
+        result.render_text(make_console(), textsafe.sanitize_data(result.data))
     return result.exit_code
 
 
 def emit_error(command: str, code: str, message: str, exit_code: int) -> None:
     """A one-line error on stderr; with --json also an error document on stdout."""
+    from dlsetup.util.textsafe import dumps, sanitize
+
     if settings.json:
         doc = {
             "schema_version": 1,
@@ -78,8 +81,8 @@ def emit_error(command: str, code: str, message: str, exit_code: int) -> None:
             "exit_code": exit_code,
             "error": {"code": code, "message": message},
         }
-        sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
-    sys.stderr.write(f"dlsetup: error: {message}\n")
+        sys.stdout.write(dumps(doc, indent=2) + "\n")
+    sys.stderr.write(f"dlsetup: error: {sanitize(message)}\n")
     sys.stderr.flush()
 
 
@@ -88,12 +91,16 @@ def log(message: str, level: int = 1) -> None:
     if settings.quiet and level > -1:
         return
     if settings.verbose >= level:
-        sys.stderr.write(message + "\n")
+        from dlsetup.util.textsafe import sanitize
+
+        sys.stderr.write(sanitize(message) + "\n")
 
 
 def warn(message: str) -> None:
     if not settings.quiet:
-        sys.stderr.write(f"dlsetup: warning: {message}\n")
+        from dlsetup.util.textsafe import sanitize
+
+        sys.stderr.write(f"dlsetup: warning: {sanitize(message)}\n")
 
 
 def progress_enabled() -> bool:
