@@ -95,8 +95,14 @@ def json_safe(value: Any) -> Any:
     return value
 
 
+# Characters JSON may carry raw but a terminal may act on (C1 controls, bidi overrides, line separators):
+# written as \\uXXXX escapes, which parse back to the same string.
+_JSON_RAW_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
 def dumps(value: Any, **kwargs: Any) -> str:
-    """``json.dumps`` that always yields valid JSON: non-finite floats become ``null``."""
+    """``json.dumps`` that always yields valid JSON: non-finite floats become ``null``; characters a terminal
+    could act on are written as ``\\uXXXX`` escapes (the parsed value is unchanged)."""
     import json
 
     kwargs.setdefault("ensure_ascii", False)
@@ -106,4 +112,4 @@ def dumps(value: Any, **kwargs: Any) -> str:
         text.encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate: only the \\uXXXX form can carry it
         text = json.dumps(value, allow_nan=False, **{**kwargs, "ensure_ascii": True})
-    return text
+    return _JSON_RAW_UNSAFE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
