@@ -213,8 +213,10 @@ class RestoredFile:
 
 
 def _current(path: Path) -> bytes | None:
+    from dlsetup.util.atomic import read_regular_bytes
+
     try:
-        return path.read_bytes()
+        return read_regular_bytes(path)
     except FileNotFoundError:
         return None
 

@@ -36,8 +36,10 @@ class ConfigFileError(Exception):
 
 def read_text(path: Path) -> str | None:
     """The file's text, or None when it does not exist. Undecodable or unreadable → ConfigFileError."""
+    from dlsetup.util.atomic import read_regular_bytes
+
     try:
-        data = path.read_bytes()
+        data = read_regular_bytes(path)  # never blocks on a FIFO or reads /dev/zero forever
     except (FileNotFoundError, NotADirectoryError):
         return None
     except IsADirectoryError:
