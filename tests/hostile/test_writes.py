@@ -167,3 +167,23 @@ def test_save_snapshot_on_a_full_disk_is_a_one_line_error(cli, tiny_tmpfs):
     assert r.stderr.count("\n") == 1 and "internal error" not in r.stderr
     assert not (tiny_tmpfs / "me.json").exists()
     assert [q.name for q in tiny_tmpfs.iterdir()] == ["filler"]
+
+
+@pytest.mark.parametrize("state_on_full_disk", [False, True], ids=["config-disk-full", "config-and-journal-disk-full"])
+def test_mirror_on_a_full_disk_changes_nothing_and_says_so_in_one_line(cli, tiny_tmpfs, monkeypatch,
+                                                                       state_on_full_disk):
+    conf = tiny_tmpfs / "config"
+    (conf / "pip").mkdir(parents=True)
+    pip_conf = conf / "pip" / "pip.conf"
+    pip_conf.write_text("[global]\ntimeout = 60\n")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(conf))
+    if state_on_full_disk:
+        monkeypatch.setenv("DLSETUP_STATE_DIR", str(tiny_tmpfs / "state"))
+    with contextlib.suppress(OSError), open(tiny_tmpfs / "filler", "wb") as fh:
+        fh.write(b"\0" * (64 * 1024))
+    r = cli("mirror", "tuna", "--tools", "pip", "--offline")
+    assert r.code in (1, 2), r
+    assert r.stderr.count("\n") == 1 and "internal error" not in r.stderr, r
+    assert "space" in r.stderr
+    assert pip_conf.read_text() == "[global]\ntimeout = 60\n"
+    assert not [p for p in tiny_tmpfs.rglob("*") if TEMP_MARK in p.name]
