@@ -65,14 +65,14 @@ def emit(result: Any) -> int:
     if settings.json or result.render_text is None:
         sys.stdout.write(textsafe.dumps(result.to_json(), indent=2) + "\n")
         sys.stdout.flush()
-    else:  # every string drawn for a person goes through the terminal sanitiser, in this one place
+    else:  # every string drawn for a person is redacted and sanitised here, in this one place
         result.render_text(make_console(), textsafe.sanitize_data(result.data))
     return result.exit_code
 
 
 def emit_error(command: str, code: str, message: str, exit_code: int) -> None:
     """A one-line error on stderr; with --json also an error document on stdout."""
-    from dlsetup.util.textsafe import dumps, sanitize
+    from dlsetup.util.textsafe import clean, dumps
 
     if settings.json:
         doc = {
@@ -82,7 +82,7 @@ def emit_error(command: str, code: str, message: str, exit_code: int) -> None:
             "error": {"code": code, "message": message},
         }
         sys.stdout.write(dumps(doc, indent=2) + "\n")
-    sys.stderr.write(f"dlsetup: error: {sanitize(message)}\n")
+    sys.stderr.write(f"dlsetup: error: {clean(message)}\n")
     sys.stderr.flush()
 
 
@@ -91,16 +91,16 @@ def log(message: str, level: int = 1) -> None:
     if settings.quiet and level > -1:
         return
     if settings.verbose >= level:
-        from dlsetup.util.textsafe import sanitize
+        from dlsetup.util.textsafe import clean
 
-        sys.stderr.write(sanitize(message) + "\n")
+        sys.stderr.write(clean(message) + "\n")
 
 
 def warn(message: str) -> None:
     if not settings.quiet:
-        from dlsetup.util.textsafe import sanitize
+        from dlsetup.util.textsafe import clean
 
-        sys.stderr.write(f"dlsetup: warning: {sanitize(message)}\n")
+        sys.stderr.write(f"dlsetup: warning: {clean(message)}\n")
 
 
 def progress_enabled() -> bool:

@@ -47,18 +47,26 @@ def is_safe(text: str) -> bool:
     return _UNSAFE.search(text) is None
 
 
+def clean(text: str) -> str:
+    """What every string drawn for a person goes through: secrets redacted, then controls escaped."""
+    from dlsetup.util.redact import redact
+
+    text = redact(text)
+    return sanitize(text) if _UNSAFE.search(text) else text
+
+
 def sanitize_data(value: Any, _depth: int = 0) -> Any:
-    """A copy of ``value`` with every string inside it sanitised; types are kept (dataclasses stay
-    dataclasses, frozen ones too, so renderers can use their methods)."""
+    """A copy of ``value`` with :func:`clean` applied to every string inside it; types are kept
+    (dataclasses stay dataclasses, frozen ones too, so renderers can use their methods)."""
     if _depth > 64:
         return value
     if isinstance(value, str):
-        return sanitize(value) if _UNSAFE.search(value) else value
+        return clean(value)
     if value is None or isinstance(value, (bool, int, float)):
         return value
     if isinstance(value, PurePath):
         s = str(value)
-        return type(value)(sanitize(s)) if _UNSAFE.search(s) else value
+        return type(value)(clean(s)) if clean(s) != s else value
     if isinstance(value, dict):
         return {sanitize_data(k, _depth + 1): sanitize_data(v, _depth + 1) for k, v in value.items()}
     if isinstance(value, list):
@@ -85,7 +93,12 @@ def sanitize_data(value: Any, _depth: int = 0) -> Any:
 
 
 def json_safe(value: Any) -> Any:
-    """``value`` (plain JSON types) with NaN and ±Infinity replaced by ``None`` (JSON has no such numbers)."""
+    """``value`` (plain JSON types) with NaN and ±Infinity replaced by ``None`` (JSON has no such numbers)
+    and secrets redacted in every string."""
+    if isinstance(value, str):
+        from dlsetup.util.redact import redact
+
+        return redact(value)
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, dict):
