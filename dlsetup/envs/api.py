@@ -208,5 +208,13 @@ def remove_env(name: str, *, backend: str | None = None, dry_run: bool = False, 
 
 
 def list_envs(*, backend: str | None = None) -> EnvList:
-    """``dlsetup env list`` — what conda would list (envs dirs + ``~/.conda/environments.txt``)."""
-    return _backend(backend).list()
+    """``dlsetup env list`` — what conda would list (envs dirs + ``~/.conda/environments.txt``).
+
+    A hung conda/mamba gets :data:`LIST_BUDGET_S` in all, not the hour an install may take."""
+    from dlsetup.util.proc import budget
+
+    with budget(LIST_BUDGET_S):
+        return _backend(backend).list()
+
+
+LIST_BUDGET_S = 8.0
