@@ -183,10 +183,37 @@ def render_html(result: VerifyResult, doc: dict[str, Any]) -> str:
                   f'<td class="{r.status}">{_e(status_label(r.status))}</td><td>{_e(", ".join(r.failed_stages))}</td></tr>')
             w("</table>")
 
-    data = json.dumps(doc, ensure_ascii=False, indent=1).replace("</", "<\\/")
+    # "<", ">" and "&" as JSON escapes: "<!--<script>" in a reported string would otherwise switch the HTML
+    # parser into a state where the embedded block swallows the rest of the page
+    data = _json_for_script(doc)
     w(f'<script type="application/json" id="verify-data">{data}</script>')
     w(f'<p class="meta">{_e(t("verify.report.footer"))}</p></body></html>')
-    return redact_url("".join(out))
+    return _hide_hosts(redact_url("".join(out)), result)
+
+
+def _json_for_script(doc: Any) -> str:
+    from dlsetup.util.textsafe import dumps
+
+    text = dumps(doc, indent=1)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _hide_hosts(page: str, result: VerifyResult) -> str:
+    """The page is made to be sent: host names go, as they do from a redacted snapshot (``<hostname>`` for
+    this machine, ``<host-N>`` for the other nodes of a distributed run, so ranks stay distinguishable)."""
+    import re
+    import socket
+
+    local = {h for h in (socket.gethostname(), (result.machine or {}).get("host")) if h}
+    names: dict[str, str] = {h: "<hostname>" for h in local}
+    for r in (result.distributed or {}).get("ranks") or []:
+        host = getattr(r, "host", None)
+        if host and host not in names and host != "?":
+            names[host] = f"<host-{len(names) - len(local) + 1}>"
+    for host in sorted(names, key=len, reverse=True):
+        for form in {host, _e(host)}:
+            page = re.sub(r"(?<![\w.-])" + re.escape(form) + r"(?![\w-])", _e(names[host]), page)
+    return page
 
 
 def write_report(result: VerifyResult, path: str) -> None:
