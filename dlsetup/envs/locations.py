@@ -197,6 +197,9 @@ def known_envs() -> list[tuple[str | None, Path, bool]]:
 
 def find_prefix(name_or_path: str) -> Path:
     """The prefix of an existing environment given by name (``demo``) or path; UsageError if unknown."""
+    from dlsetup.envs.safety import check_text
+
+    check_text(name_or_path)
     if looks_like_path(name_or_path):
         p = Path(name_or_path).expanduser().resolve()
         if not is_env(p):
