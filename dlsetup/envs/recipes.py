@@ -84,18 +84,22 @@ def describe_machine(machine) -> str:
     return t("envs.machine.gpus", where=where, gpus=gpus, driver=machine.driver, cuda=cuda)
 
 
-def plan(name: str, *, python: str | None = None, snapshot=None, snapshot_path: str | None = None) -> tuple[EnvSpec, RecipePlan]:
-    """The environment a recipe means on this machine (or on the snapshot's): spec + the resolver's story."""
+def plan(name: str, *, python: str | None = None, snapshot=None, snapshot_path: str | None = None,
+         wheel_source=None, machine=None) -> tuple[EnvSpec, RecipePlan]:
+    """The environment a recipe means on this machine (or on the snapshot's, or on ``machine``): spec + story."""
     from dlsetup.resolve import Request, apply_overrides, live_machine, machine_from_snapshot, resolve
 
     recipe = load(name)
-    base = machine_from_snapshot(snapshot, source=f"snapshot {snapshot_path}") if snapshot is not None else live_machine()
+    if machine is not None:
+        base = machine
+    else:
+        base = machine_from_snapshot(snapshot, source=f"snapshot {snapshot_path}") if snapshot is not None else live_machine()
     candidates = [python] if python else list(recipe["python"])
     resolution = None
     machine = base
     for py in candidates:
         machine = apply_overrides(copy.deepcopy(base), python=py, no_gpu=recipe.get("variant") == "cpu")
-        resolution = resolve(Request(packages=list(recipe["frameworks"]), machine=machine))
+        resolution = resolve(Request(packages=list(recipe["frameworks"]), machine=machine, wheel_source=wheel_source))
         if resolution.ok:
             break
     assert resolution is not None
@@ -115,9 +119,9 @@ def plan(name: str, *, python: str | None = None, snapshot=None, snapshot_path: 
         spec.pip.append(f"--find-links {link}")  # 1.x-era torch_stable.html pages
     if index and recipe["pip"]:
         # the recipe's other pip packages are not on the framework's index: keep the user's index too
-        from dlsetup.envs.api import configured_pip_index
+        from dlsetup.envs.pip import configured_index
 
-        extras.append(configured_pip_index() or "https://pypi.org/simple")
+        extras.append(configured_index() or "https://pypi.org/simple")
     spec.pip_index_url = index
     spec.pip_extra_index_urls = list(dict.fromkeys(extras))
     from dlsetup.result import to_jsonable

@@ -1,0 +1,1 @@
+"""Downloads that survive a bad network (:mod:`.engine`) and offline bundles (:mod:`.bundle`)."""
