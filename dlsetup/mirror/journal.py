@@ -104,16 +104,17 @@ def _check_change(change: FileChange) -> None:
 
 def _is_managed_target(path: str) -> bool:
     """A symlinked config is journaled under its target's name (``~/.condarc`` -> ``~/dotfiles/condarc``)."""
-    from dlsetup.mirror import effective
+    from dlsetup.paths import home
+    from dlsetup.toolconfig import hf, pip, pixi, uv
 
     env = dict(os.environ)
     candidates = []
-    for fn in (effective.pip_user_file, effective.uv_user_file, effective.pixi_user_file, effective.hf_snippet_file):
+    for fn in (pip.user_file, uv.user_file, pixi.user_file, hf.snippet_file):
         try:
             candidates.append(fn(env))
         except Exception:  # noqa: BLE001 - a location that cannot be computed here is no candidate
             continue
-    candidates.append(effective._home(env) / ".condarc")
+    candidates.append(home(env) / ".condarc")
     return any(os.path.realpath(c) == path for c in candidates)
 
 
