@@ -255,7 +255,7 @@ class Snapshot:
     def load(cls, path: str | Path) -> Snapshot:
         """Read a snapshot file; every failure is a UsageError with a one-line reason."""
         from dlsetup.errors import UsageError
-        from dlsetup.probe.snapshot import read_document
+        from dlsetup.probe.document import read_document
 
         p = Path(path)
         data = read_document(p)  # regular files only, bounded size, depth, numbers and strings
