@@ -54,8 +54,8 @@ Examples:
 def download(specs, file, recipe, snapshot, os_name, arch, python, driver, gpu_cc, no_gpu, index_url, channels,
              mirrors, out, tar, dry_run):
     from dlsetup import exitcodes
-    from dlsetup.download import render
-    from dlsetup.download.plan import DownloadRequest, run
+    from dlsetup.offline import render
+    from dlsetup.offline.plan import DownloadRequest, run
     from dlsetup.output import emit
     from dlsetup.result import Result
 

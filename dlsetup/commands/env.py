@@ -78,7 +78,7 @@ def create_env(name, specs, python, file, recipe, channels, backend, dry_run, sn
     from dlsetup.mirror.api import torch_wheel_source
 
     if from_bundle:
-        from dlsetup.download.bundle import install_bundle
+        from dlsetup.offline.bundle import install_bundle
 
         if specs or file or recipe or channels or python:
             from dlsetup.errors import UsageError
@@ -242,7 +242,7 @@ def env_pack(name, out):
     """
     from pathlib import Path
 
-    from dlsetup.download import bundle, render
+    from dlsetup.offline import bundle, render
 
     r = bundle.pack_env(name, Path(out).expanduser().resolve(), tar=out.endswith(".tar"))
     return emit(Result(command="env pack", data=r, exit_code=0 if r.ok else 1, render_text=render.bundle))

@@ -18,16 +18,16 @@ LAYERS: list[set[str]] = [
     # 0: foundation (and the data-only packages: message catalogs, recipes)
     {"__init__", "util", "errors", "exitcodes", "i18n", "output", "result", "paths", "messages", "recipes"},
     # 1: what the machine and its tools are, and data about releases: platform (per-OS facts), tool
-    #    configuration, compat data and the hardware tables next to it
-    {"platform", "toolconfig", "compat", "hw"},
+    #    configuration, compat data and the hardware tables next to it; download: fetching files with checks
+    {"platform", "toolconfig", "compat", "hw", "download"},
     # 2: reading this machine
     {"probe"},
     # 3: joining machine and data
     {"resolve"},
-    # 4: capabilities (download: fetching artefacts with checks)
-    {"doctor", "mirror", "envs", "verify", "download"},
-    # 5: workflows over several capabilities
-    {"setup", "report"},
+    # 4: capabilities
+    {"doctor", "mirror", "envs", "verify"},
+    # 5: workflows over several capabilities (offline: bundles over download, resolve and envs)
+    {"setup", "report", "offline"},
     # 6: the command line
     {"commands", "cli", "__main__"},
 ]

@@ -139,7 +139,7 @@ def test_pylock_wheels_by_url_and_hash(cli, origin, tmp_path, demo_wheels):
 
 @pytest.mark.parametrize("planner", ["uv", "pip"])
 def test_download_dry_run_lists_and_writes_nothing(cli, origin, tmp_path, monkeypatch, planner):
-    from dlsetup.download import bundle
+    from dlsetup.offline import bundle
 
     if planner == "pip":  # no uv on this machine: pip's own resolver plans (pip install --dry-run --report)
         monkeypatch.setattr(bundle, "find_uv", lambda: None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from dlsetup.download.mirrors import alternatives, load
+from dlsetup.offline.mirrors import alternatives, load
 from tests.download.server import Faults, FlakyServer
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from dlsetup.download import bundle
-from dlsetup.download.plan import DownloadRequest, _machine
+from dlsetup.offline import bundle
+from dlsetup.offline.plan import DownloadRequest, _machine
 
 SNAPSHOTS = Path(__file__).resolve().parent.parent / "fixtures" / "snapshots"
 

@@ -243,7 +243,7 @@ class RattlerBackend(Backend):
                       backend=self.name, cleaned=cleaned)
         for name, prefix, registered in locations.known_envs():
             if locations.is_venv(prefix):  # made by --backend venv: described by its own marker
-                from dlsetup.envs.backends.venv import env_info
+                from dlsetup.envs.venvinfo import env_info
 
                 out.envs.append(env_info(prefix, name))
                 continue

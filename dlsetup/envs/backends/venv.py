@@ -30,10 +30,10 @@ from pathlib import Path
 
 from dlsetup.envs import locations
 from dlsetup.envs.backends._base import Backend, CreateRequest
-from dlsetup.envs.model import CreateResult, EnvInfo, EnvList, ExportResult, Package, RemoveResult
+from dlsetup.envs.model import CreateResult, EnvList, ExportResult, Package, RemoveResult
+from dlsetup.envs.venvinfo import MARKER, env_info, read_marker  # noqa: F401  (env_info: re-exported)
 from dlsetup.errors import OperationFailed, UsageError
 
-MARKER = Path("etc") / "dlsetup" / "venv.json"
 TOOL_TIMEOUT_S = 3600.0
 
 
@@ -43,14 +43,6 @@ TOOL_TIMEOUT_S = 3600.0
 def is_venv(prefix: Path) -> bool:
     """A virtual environment dlsetup made (``pyvenv.cfg`` and its marker)."""
     return locations.is_venv(prefix)
-
-
-def read_marker(prefix: Path) -> dict:
-    try:
-        data = json.loads((prefix / MARKER).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def find_uv() -> str | None:
@@ -215,7 +207,7 @@ class VenvBackend(Backend):
 
     # ----------------------------------------------------------------------------------------- create
     def create(self, req: CreateRequest) -> CreateResult:
-        from dlsetup.envs.api import configured_pip_index
+        from dlsetup.envs.pip import configured_index as configured_pip_index
         from dlsetup.i18n import t
         from dlsetup.util.redact import redact_url
 
@@ -481,14 +473,6 @@ class VenvBackend(Backend):
 
     def activate_hint(self, name: str | None, prefix: Path) -> str:
         return f"dlsetup run -n {name or prefix} python  (or: source {prefix}/bin/activate)"
-
-
-def env_info(prefix: Path, name: str | None) -> EnvInfo:
-    marker = read_marker(prefix)
-    from dlsetup.envs import pip
-
-    return EnvInfo(name=name, prefix=str(prefix), registered=True, python=marker.get("python"),
-                   packages=len(pip.installed_by_pip(prefix, owned=set())), created=marker.get("created"))
 
 
 # ------------------------------------------------------------------------------------------- pylock

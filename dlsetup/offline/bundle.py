@@ -313,7 +313,7 @@ def build(out: Path, target: Target, *, conda: list[dict], wheels: list[dict], t
     ``mirrors`` (catalogue :class:`~dlsetup.mirror.catalog.Mirror` objects) are tried in order for a
     file whose own URL fails or serves wrong bytes, then the upstream source.
     """
-    from dlsetup.download.mirrors import alternatives, known
+    from dlsetup.offline.mirrors import alternatives, known
 
     t0 = time.perf_counter()
     every = known() if mirrors else []

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dlsetup.download import bundle
 from dlsetup.errors import UsageError
+from dlsetup.offline import bundle
 
 
 @dataclass
@@ -66,7 +66,7 @@ def run(req: DownloadRequest) -> bundle.BundleResult:
         raise UsageError("download.error.file_and_recipe")
     if req.snapshot and any([req.os, req.arch, req.driver, req.gpu_cc]):
         raise UsageError("download.error.snapshot_and_overrides")
-    from dlsetup.download import mirrors as mirmod
+    from dlsetup.offline import mirrors as mirmod
 
     fallbacks = mirmod.load(req.mirrors)
     machine, snap = _machine(req)
