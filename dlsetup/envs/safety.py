@@ -8,7 +8,8 @@ a name with a newline corrupted ``~/.conda/environments.txt``.
 Rules:
 
 * only a real environment is removed: ``conda-meta/history`` (conda, mamba, rattler and dlsetup all
-  write it) or at least one package record ``conda-meta/*.json``;
+  write it) or at least one package record ``conda-meta/*.json``, or a venv dlsetup made (``pyvenv.cfg``
+  and dlsetup's marker);
 * never ``$HOME``, the file-system root, an envs directory, the base installation, the running
   interpreter's environment, the active one (``CONDA_PREFIX``/``VIRTUAL_ENV``), nor a folder that
   holds any of them; all compared by real path;
@@ -71,6 +72,11 @@ def _protected() -> dict[str, str]:
 
 
 def is_real_env(prefix: Path) -> bool:
+    """conda's test (a ``conda-meta/history`` file, or package records), or a venv dlsetup made (its marker)."""
+    from dlsetup.envs import locations
+
+    if locations.is_venv(prefix):
+        return True
     meta = prefix / "conda-meta"
     if (meta / "history").is_file():
         return True
