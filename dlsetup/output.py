@@ -12,7 +12,6 @@ ASCII form (✓ → ok, • → -, → → ->), anything else ``?``. ``--json`` 
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from contextlib import contextmanager
@@ -96,7 +95,9 @@ def setup_streams(streams: tuple[Any, ...] | None = None) -> None:
 
 def write_json(doc: Any) -> None:
     """One JSON document on stdout, always UTF-8 (bytes to the buffer when the text layer is not UTF-8)."""
-    text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    from dlsetup.util.textsafe import dumps
+
+    text = dumps(doc, indent=2) + "\n"  # valid JSON always (no NaN), escapes a terminal could act on
     buffer = getattr(sys.stdout, "buffer", None)
     if buffer is not None and not _is_utf(getattr(sys.stdout, "encoding", None)):
         sys.stdout.flush()
@@ -135,15 +136,19 @@ def make_console(stderr: bool = False):
 
 def emit(result: Any) -> int:
     """Render a :class:`dlsetup.result.Result` as JSON or text; return its exit code."""
+    from dlsetup.util import textsafe
+
     if settings.json or result.render_text is None:
         write_json(result.to_json())
-    else:
-        result.render_text(make_console(), result.data)
+    else:  # every string drawn for a person is redacted and sanitised here, in this one place
+        result.render_text(make_console(), textsafe.sanitize_data(result.data))
     return result.exit_code
 
 
 def emit_error(command: str, code: str, message: str, exit_code: int) -> None:
     """A one-line error on stderr; with --json also an error document on stdout."""
+    from dlsetup.util.textsafe import clean
+
     if settings.json:
         doc = {
             "schema_version": 1,
@@ -154,7 +159,7 @@ def emit_error(command: str, code: str, message: str, exit_code: int) -> None:
         write_json(doc)
     from dlsetup.i18n import t
 
-    sys.stderr.write(t("core.error.prefix", message=message) + "\n")
+    sys.stderr.write(t("core.error.prefix", message=clean(message)) + "\n")
     sys.stderr.flush()
 
 
@@ -163,14 +168,17 @@ def log(message: str, level: int = 1) -> None:
     if settings.quiet and level > -1:
         return
     if settings.verbose >= level:
-        sys.stderr.write(message + "\n")
+        from dlsetup.util.textsafe import clean
+
+        sys.stderr.write(clean(message) + "\n")
 
 
 def warn(message: str) -> None:
     if not settings.quiet:
         from dlsetup.i18n import t
+        from dlsetup.util.textsafe import clean
 
-        sys.stderr.write(t("core.warning.prefix", message=message) + "\n")
+        sys.stderr.write(t("core.warning.prefix", message=clean(message)) + "\n")
 
 
 def progress_enabled() -> bool:

@@ -253,17 +253,18 @@ def env_pack(name, out):
 @click.argument("name")
 @_backend_opt
 @click.option("--dry-run", is_flag=True, help="Say what would be removed.")
-def env_remove(name, backend, dry_run):
+@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation (needed without a terminal).")
+def env_remove(name, backend, dry_run, yes):
     """Remove environment NAME (never the active environment or base).
 
     \b
     Examples:
       dlsetup env remove dl-backup
-      dlsetup env remove /data/envs/old
+      dlsetup env remove /data/envs/old --yes
     """
     from dlsetup.envs import api, render
 
-    r = api.remove_env(name, backend=_b(backend), dry_run=dry_run)
+    r = api.remove_env(name, backend=_b(backend), dry_run=dry_run, yes=yes)
     return emit(Result(command="env remove", data=r, render_text=render.remove))
 
 

@@ -128,11 +128,11 @@ def version_tuple(text: str | None) -> tuple[int, ...]:
     for part in str(text).strip().lstrip("vVrR").split("."):
         digits = ""
         for ch in part:
-            if ch.isdigit():
+            if "0" <= ch <= "9":  # ASCII only: int() refuses "²", and a snapshot may hold anything
                 digits += ch
             else:
                 break
-        if not digits:
+        if not digits or len(digits) > 18:
             break
         out.append(int(digits))
         if len(digits) != len(part):

@@ -130,7 +130,7 @@ def version_tuple(version: str | None) -> tuple[int, ...]:
     """``"12.6.85"`` → ``(12, 6, 85)``; non-numeric parts stop the tuple; None → ()."""
     out: list[int] = []
     for part in re.split(r"[.\-+]", version or ""):
-        if not part.isdigit():
+        if not (part.isascii() and part.isdigit()) or len(part) > 18:
             break
         out.append(int(part))
     return tuple(out)

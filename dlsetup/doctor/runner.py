@@ -233,6 +233,9 @@ def _minimal_snapshot() -> Snapshot:
     )
 
 
+DOCTOR_BUDGET_S = 7.0  # the whole live probe, however many tools hang (doctor must answer within 10 s)
+
+
 def run_doctor(*, deep: bool = False, python: str | None = None, strict: bool = False,
                snapshot_path: str | None = None, save_path: str | None = None, redact: bool = True,
                deep_timeout: float = 120.0, shell: str | None = None) -> DoctorReport:
@@ -247,7 +250,11 @@ def run_doctor(*, deep: bool = False, python: str | None = None, strict: bool = 
         snap = load_snapshot(snapshot_path)
         source = str(snapshot_path)
     else:
-        with status(t("doctor.status.deep") if deep else t("doctor.status.probing")):
+        from dlsetup.util.proc import budget
+
+        # every tool on PATH may hang or flood: the whole probe has one time budget (the deep imports get theirs)
+        with status(t("doctor.status.deep") if deep else t("doctor.status.probing")), \
+                budget(DOCTOR_BUDGET_S + (deep_timeout if deep else 0.0)):
             snap = probe(deep=deep, python=python, deep_timeout=deep_timeout)
         source = "live"
     probe_ms = (time.perf_counter() - t0) * 1000

@@ -205,11 +205,22 @@ def lock_env(files: list[str], platforms: list[str] | None = None, output: str |
                                   pypi_mapping=pypi_mapping)
 
 
-def remove_env(name: str, *, backend: str | None = None, dry_run: bool = False) -> RemoveResult:
-    """``dlsetup env remove NAME`` — never the active environment, base, or dlsetup's own."""
+def remove_env(name: str, *, backend: str | None = None, dry_run: bool = False, yes: bool = False) -> RemoveResult:
+    """``dlsetup env remove NAME`` — never the active environment, base, or dlsetup's own (see envs.safety)."""
+    from dlsetup.envs import safety
+
+    safety.check_text(name)
     if name in locations.RESERVED_NAMES:
         raise UsageError("envs.error.remove_base", prefix=name)
+    link = safety.symlink_argument(name)
+    if link is not None:  # a path that is a symlink: the link goes, its target stays
+        locations.find_prefix(name)  # it must point at an environment
+        if not dry_run:
+            safety.confirm(link, yes, link=True)
+            link.unlink()
+        return RemoveResult(name=None, prefix=str(link), removed=not dry_run, backend=_backend(backend).name)
     prefix = locations.find_prefix(name)
+    safety.check_removable(prefix)
     if locations.is_active(prefix):
         raise UsageError("envs.error.remove_active", prefix=str(prefix))
     if locations.is_base(prefix):
@@ -220,9 +231,18 @@ def remove_env(name: str, *, backend: str | None = None, dry_run: bool = False) 
         b = _backend(backend)
         return RemoveResult(name=name if not locations.looks_like_path(name) else None, prefix=str(prefix),
                             removed=False, backend=b.name)
+    safety.confirm(prefix, yes)
     return _backend_for(prefix, backend).remove(prefix)
 
 
 def list_envs(*, backend: str | None = None) -> EnvList:
-    """``dlsetup env list`` — what conda would list (envs dirs + ``~/.conda/environments.txt``)."""
-    return _backend(backend).list()
+    """``dlsetup env list`` — what conda would list (envs dirs + ``~/.conda/environments.txt``).
+
+    A hung conda/mamba gets :data:`LIST_BUDGET_S` in all, not the hour an install may take."""
+    from dlsetup.util.proc import budget
+
+    with budget(LIST_BUDGET_S):
+        return _backend(backend).list()
+
+
+LIST_BUDGET_S = 8.0

@@ -80,6 +80,9 @@ def first_writable_envs_dir() -> Path:
 
 def validate_name(name: str) -> str:
     """A name conda would accept for ``-n``; raise a UsageError naming the problem otherwise."""
+    from dlsetup.envs.safety import check_text
+
+    check_text(name)
     if not name or _BAD_NAME.search(name) or name.startswith("."):
         raise UsageError("envs.error.bad_name", name=name)
     if name in RESERVED_NAMES:
@@ -136,9 +139,10 @@ def _registry_lock():
 
 def register(prefix: Path) -> bool:
     """Add ``prefix`` to ``~/.conda/environments.txt`` (atomically); False when it was there already."""
+    from dlsetup.envs.safety import check_text
     from dlsetup.util.atomic import write_text_atomic
 
-    prefix = Path(os.path.abspath(prefix))
+    prefix = Path(os.path.abspath(check_text(str(prefix))))  # a newline would split the registry's lines
     with _registry_lock():
         current = read_registry()
         if any(_same(p, prefix) for p in current):
@@ -213,6 +217,9 @@ def known_envs() -> list[tuple[str | None, Path, bool]]:
 
 def find_prefix(name_or_path: str) -> Path:
     """The prefix of an existing environment given by name (``demo``) or path; UsageError if unknown."""
+    from dlsetup.envs.safety import check_text
+
+    check_text(name_or_path)
     if looks_like_path(name_or_path):
         p = Path(name_or_path).expanduser().resolve()
         if not is_env(p):
@@ -236,6 +243,8 @@ def find_prefix(name_or_path: str) -> Path:
 def target_prefix(name_or_path: str) -> tuple[str | None, Path]:
     """Where ``create`` should build ``name_or_path``: (name or None, absolute prefix)."""
     if looks_like_path(name_or_path):
-        return None, Path(name_or_path).expanduser().resolve()
+        from dlsetup.envs.safety import check_text
+
+        return None, Path(check_text(name_or_path)).expanduser().resolve()
     name = validate_name(name_or_path)
     return name, first_writable_envs_dir() / name

@@ -220,8 +220,10 @@ def lock(files: list[Path], platforms: list[str] | None, out: Path, *, cuda: str
                             platform_overrides=chosen, mapping_url=mapping, with_cuda=cuda)
         # conda-lock's header names the file it wrote; make it name the real one
         text = tmp.read_text(encoding="utf-8").replace(tmp.name, out.name)
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, out)
+        from dlsetup.util.atomic import write_text_atomic
+
+        write_text_atomic(out, text)  # through a symlink, keeping owner and mode; never over a device
+        tmp.unlink(missing_ok=True)
     except (UsageError, OperationFailed) as exc:
         from dlsetup.envs import channels as chmod
         from dlsetup.envs import origins

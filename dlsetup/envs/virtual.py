@@ -78,7 +78,18 @@ def _generic(name: str, spec: str):
     from rattler import BuildString, GenericVirtualPackage, PackageName, Version
 
     version, _, build = spec.partition(" ")
-    return GenericVirtualPackage(PackageName(name), Version(version), BuildString(build or "0"))
+    try:
+        return GenericVirtualPackage(PackageName(name), Version(version), BuildString(build or "0"))
+    except Exception as exc:  # noqa: BLE001 - a version from a stranger's snapshot rattler cannot parse
+        raise UsageError("envs.error.virtual_packages", reason=str(exc).splitlines()[0][:200]) from None
+
+
+def _version_part(value: str | None, default: str) -> str:
+    """The leading dotted number of a kernel/glibc/CUDA string (``6.1.0+`` → ``6.1.0``), as conda reads it."""
+    import re
+
+    m = re.match(r"\d{1,9}(?:\.\d{1,9}){0,5}", value or "")
+    return m.group(0) if m else default
 
 
 def for_platform(platform: str | None = None, *, cuda: str | None = None, snapshot=None) -> list:
@@ -118,7 +129,8 @@ def from_snapshot(snapshot, cuda: str | None = None) -> dict[str, str]:
     """The virtual packages a machine described by a dlsetup snapshot would have."""
     system = snapshot.system
     if system.os == "linux":
-        table = {"__unix": "0", "__linux": (system.kernel or "5.10").split("-")[0], "__glibc": system.glibc or "2.28",
+        table = {"__unix": "0", "__linux": _version_part(system.kernel, "5.10"),
+                 "__glibc": _version_part(system.glibc, "2.28"),
                  "__archspec": f"1 {system.arch}"}
     elif system.os == "macos":
         table = {"__unix": "0", "__osx": "11.0", "__archspec": f"1 {system.arch}"}
@@ -128,8 +140,8 @@ def from_snapshot(snapshot, cuda: str | None = None) -> dict[str, str]:
     if cuda is not None:
         if cuda:
             table["__cuda"] = cuda
-    elif driver_cuda:
-        table["__cuda"] = driver_cuda
+    elif driver_cuda and _version_part(driver_cuda, ""):
+        table["__cuda"] = _version_part(driver_cuda, "")
     return table
 
 

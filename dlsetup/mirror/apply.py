@@ -263,8 +263,10 @@ def _uv_conda_env(reset: bool):
 
 
 def _read(path: Path) -> bytes | None:
+    from dlsetup.util.atomic import read_regular_bytes
+
     try:
-        return path.read_bytes()
+        return read_regular_bytes(path)
     except FileNotFoundError:
         return None
     except IsADirectoryError:

@@ -18,9 +18,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import time
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -56,8 +57,65 @@ class Entry:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Entry:
-        files = [FileChange(**f) for f in d.get("files", [])]
-        return cls(**{**d, "files": files})
+        """Parse an entry; fields a newer dlsetup added are ignored; a wrong shape raises ValueError."""
+        if not isinstance(d, dict) or not isinstance(d.get("files", []), list):
+            raise ValueError("not a journal entry")
+        files = []
+        for f in d.get("files", []):
+            if not isinstance(f, dict):
+                raise ValueError("a file record is not an object")
+            change = FileChange(**{k: v for k, v in f.items() if k in _FILE_FIELDS})
+            _check_change(change)
+            files.append(change)
+        entry = cls(**{**{k: v for k, v in d.items() if k in _ENTRY_FIELDS}, "files": files})
+        if not isinstance(entry.id, int) or isinstance(entry.id, bool) or entry.id < 1:
+            raise ValueError(f"bad id {entry.id!r}")
+        return entry
+
+
+_FILE_FIELDS = {f.name for f in fields(FileChange)}
+_ENTRY_FIELDS = {f.name for f in fields(Entry)}
+_SHA = re.compile(r"[0-9a-f]{64}")
+_ENTRY_NAME = re.compile(r"([0-9]{1,12})\.json")
+# The file names dlsetup's mirror writers write (pip, torch, conda, uv, pixi, hf, a conda env's state file).
+MANAGED_NAMES = {"pip.conf", "pip.ini", ".condarc", "uv.toml", "pyproject.toml", "config.toml", "state",
+                 "hf-endpoint.sh"}
+
+
+def _clean_abs(path: str) -> bool:
+    """Absolute, and already normal: no ``..``, no ``.``, no doubled separators."""
+    return isinstance(path, str) and os.path.isabs(path) and os.path.normpath(path) == path and \
+        ".." not in Path(path).parts and "\0" not in path
+
+
+def _check_change(change: FileChange) -> None:
+    """Every path an entry names must be a config file dlsetup manages; backups are named by their hash."""
+    if not _clean_abs(change.path):
+        raise ValueError(f"path {change.path!r} is not a clean absolute path")
+    if Path(change.path).name not in MANAGED_NAMES and not _is_managed_target(change.path):
+        raise ValueError(f"path {change.path!r} is not a configuration file dlsetup manages")
+    for digest in (change.old_sha, change.new_sha):
+        if digest is not None and not (isinstance(digest, str) and _SHA.fullmatch(digest)):
+            raise ValueError(f"backup name {str(digest)[:80]!r} is not a sha256")
+    for d in change.created_dirs:
+        if not _clean_abs(d) or not change.path.startswith(d.rstrip(os.sep) + os.sep):
+            raise ValueError(f"created directory {str(d)[:200]!r} does not hold {change.path!r}")
+
+
+def _is_managed_target(path: str) -> bool:
+    """A symlinked config is journaled under its target's name (``~/.condarc`` -> ``~/dotfiles/condarc``)."""
+    from dlsetup.paths import home
+    from dlsetup.toolconfig import hf, pip, pixi, uv
+
+    env = dict(os.environ)
+    candidates = []
+    for fn in (pip.user_file, uv.user_file, pixi.user_file, hf.snippet_file):
+        try:
+            candidates.append(fn(env))
+        except Exception:  # noqa: BLE001 - a location that cannot be computed here is no candidate
+            continue
+    candidates.append(home(env) / ".condarc")
+    return any(os.path.realpath(c) == path for c in candidates)
 
 
 def root() -> Path:
@@ -121,37 +179,95 @@ def store_blob(data: bytes) -> str:
 
 
 def load_blob(digest: str) -> bytes:
+    """The backup named ``digest``, verified: a truncated or altered backup is never written back."""
+    if not (isinstance(digest, str) and _SHA.fullmatch(digest)):
+        raise OperationFailed("mirror.error.journal_damaged", path=str(root() / "blobs"),
+                              reason=f"backup name {str(digest)[:80]!r} is not a sha256")
+    from dlsetup.util.atomic import read_regular_bytes
+
     try:
-        return _blob(digest).read_bytes()
+        data = read_regular_bytes(_blob(digest))
     except OSError as exc:
         raise OperationFailed("mirror.error.journal_damaged", path=str(_blob(digest)),
                               reason=exc.strerror or str(exc)) from None
+    if sha(data) != digest:
+        raise OperationFailed("mirror.error.journal_damaged", path=str(_blob(digest)),
+                              reason="the backup does not match its sha256 (truncated or changed)")
+    return data
+
+
+def _entry_path(entry_id: int) -> Path:
+    return _entries_dir() / f"{entry_id:04d}.json"
 
 
 def save(entry: Entry) -> None:
-    write_bytes_atomic(_entries_dir() / f"{entry.id:04d}.json",
+    write_bytes_atomic(_entry_path(entry.id),
                        json.dumps(asdict(entry), indent=1, ensure_ascii=False).encode("utf-8"), mode=0o600)
 
 
-def entries() -> list[Entry]:
-    """All journal entries, oldest first (unreadable ones are skipped)."""
-    d = _entries_dir()
-    out = []
+@dataclass
+class Damaged:
+    id: int
+    path: str
+    reason: str
+
+
+def _entry_files() -> list[tuple[int, Path]]:
+    """``(id, path)`` of every entry file, by number (``10000.json`` after ``9999.json``)."""
     try:
-        names = sorted(p for p in d.iterdir() if p.suffix == ".json")
+        names = [(int(m.group(1)), p) for p in _entries_dir().iterdir() if (m := _ENTRY_NAME.fullmatch(p.name))]
     except OSError:
         return []
-    for p in names:
+    return sorted(names, key=lambda x: x[0])
+
+
+def scan() -> tuple[list[Entry], list[Damaged]]:
+    """The readable entries (oldest first) and the ones that could not be read."""
+    from dlsetup.util.atomic import read_regular_bytes
+
+    out, damaged = [], []
+    for entry_id, p in _entry_files():
         try:
-            out.append(Entry.from_dict(json.loads(p.read_text(encoding="utf-8"))))
-        except (OSError, ValueError, TypeError):
-            continue
-    return out
+            entry = Entry.from_dict(json.loads(read_regular_bytes(p, 4 * 1024 * 1024).decode("utf-8")))
+            if entry.id != entry_id:
+                raise ValueError(f"it says it is entry #{entry.id}")
+            out.append(entry)
+        except (OSError, ValueError, TypeError, RecursionError) as exc:
+            damaged.append(Damaged(entry_id, str(p), str(exc)[:200] or type(exc).__name__))
+    return out, damaged
+
+
+_reported: set[str] = set()
+
+
+def entries() -> list[Entry]:
+    """All readable journal entries, oldest first; an unreadable one is reported on stderr (once) and kept."""
+    found, damaged = scan()
+    for d in damaged:
+        if d.path not in _reported:
+            from dlsetup.i18n import t
+            from dlsetup.output import warn
+
+            _reported.add(d.path)
+            warn(t("safety.journal.damaged_entry", id=d.id, path=d.path, reason=d.reason))
+    return found
 
 
 def new_entry(action: str, mirror: str | None, scope: str | None, tools: list[str]) -> Entry:
-    existing = entries()
-    next_id = (existing[-1].id + 1) if existing else 1
+    """A new entry under the next free number, taken with an exclusive create (never reuses or overwrites a
+    number, not even one whose file is damaged)."""
+    _entries_dir().mkdir(parents=True, exist_ok=True)
+    entries()  # reports damaged entries (their numbers stay taken)
+    files = _entry_files()
+    next_id = (files[-1][0] + 1) if files else 1
+    while True:
+        try:
+            fd = os.open(_entry_path(next_id), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            next_id += 1
+            continue
+        os.close(fd)
+        break
     e = Entry(id=next_id, action=action, time=_now(), mirror=mirror, scope=scope, tools=list(tools))
     save(e)
     return e
@@ -213,8 +329,10 @@ class RestoredFile:
 
 
 def _current(path: Path) -> bytes | None:
+    from dlsetup.util.atomic import read_regular_bytes
+
     try:
-        return path.read_bytes()
+        return read_regular_bytes(path)
     except FileNotFoundError:
         return None
 
@@ -227,6 +345,15 @@ def undo_entry(entry: Entry, force: bool = False, dry_run: bool = False,
     a dry run over several entries sees the state each undo really starts from.
     """
     virtual = {} if virtual is None else virtual
+    later_damaged = [d for d in scan()[1] if d.id > entry.id]
+    if later_damaged:  # undoing past a change we cannot read would leave that change half in force
+        raise OperationFailed("mirror.error.journal_damaged", path=later_damaged[0].path, reason=later_damaged[0].reason)
+    for change in entry.files:
+        try:
+            _check_change(change)
+        except ValueError as exc:
+            raise OperationFailed("mirror.error.journal_damaged", path=str(_entry_path(entry.id)),
+                                  reason=str(exc)[:200]) from None
     plan: list[tuple[FileChange, bytes | None, str]] = []
     conflicts = []
     for change in reversed(entry.files):

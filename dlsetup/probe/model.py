@@ -272,18 +272,10 @@ class Snapshot:
     def load(cls, path: str | Path) -> Snapshot:
         """Read a snapshot file; every failure is a UsageError with a one-line reason."""
         from dlsetup.errors import UsageError
+        from dlsetup.probe.document import read_document
 
         p = Path(path)
-        try:
-            text = p.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise UsageError("core.error.file_not_found", path=str(p)) from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError("core.error.file_unreadable", path=str(p), reason=str(exc)) from None
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise UsageError("core.error.snapshot_invalid", path=str(p), reason=f"not JSON ({exc.msg}, line {exc.lineno})") from None
+        data = read_document(p)  # regular files only, bounded size, depth, numbers and strings
         try:
             return cls.from_dict(data)
         except SchemaError as exc:

@@ -7,12 +7,12 @@ GPU and MIG UUIDs, and credentials inside URLs. Everything a diagnosis needs sta
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from pathlib import Path
 from typing import Any
 
+from dlsetup.probe.document import read_document
 from dlsetup.probe.model import Snapshot
 from dlsetup.util.redact import redact_url
 
@@ -113,7 +113,9 @@ def _secrets_only(value: Any) -> Any:
 
 def snapshot_json(snapshot: Snapshot, *, redact: bool = True) -> str:
     data = redact_snapshot(snapshot).to_dict() if redact else _secrets_only(snapshot.to_dict())
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    from dlsetup.util.textsafe import dumps
+
+    return dumps(data, indent=2) + "\n"
 
 
 def save_snapshot(snapshot: Snapshot, path: str | os.PathLike[str], *, redact: bool = True) -> Path:
@@ -151,8 +153,8 @@ def load_snapshot(path: str | os.PathLike[str]) -> Snapshot:
         if err.key != "core.error.snapshot_invalid":
             raise
         try:
-            doc = json.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            doc = read_document(path)
+        except UsageError:
             raise err from None
         if not isinstance(doc, dict) or doc.get("kind") == "dlsetup.snapshot":
             raise

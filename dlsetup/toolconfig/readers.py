@@ -38,8 +38,10 @@ def read_text(path: Path, encoding: str | None = None) -> str | None:
 
     ``encoding`` is the codec the tool itself decodes with (pip: the locale's); default UTF-8 with an
     optional byte-order mark, as the TOML and YAML tools read their files."""
+    from dlsetup.util.atomic import read_regular_bytes
+
     try:
-        data = path.read_bytes()
+        data = read_regular_bytes(path)  # never blocks on a FIFO or reads /dev/zero forever
     except (FileNotFoundError, NotADirectoryError):
         return None
     except IsADirectoryError:

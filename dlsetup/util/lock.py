@@ -74,10 +74,41 @@ class _FlockLock:
         self.release()
 
 
-def FileLock(lock_file: str | os.PathLike[str]):  # noqa: N802 - mirrors filelock.FileLock
-    """A lock on ``lock_file`` (created if missing; never deleted, as with filelock)."""
-    if fcntl is None:  # pragma: no cover - Windows
+class _FilelockAdapter:
+    """filelock's lock (Windows, where fcntl is missing) with this module's API: its ``filelock.Timeout``
+    becomes :class:`Timeout`, which callers turn into a dlsetup error (it is not a ``filelock`` type)."""
+
+    def __init__(self, lock_file: str) -> None:
         import filelock
 
-        return filelock.FileLock(str(lock_file))
+        self.lock_file = lock_file
+        self._lock = filelock.FileLock(lock_file)
+
+    @property
+    def is_locked(self) -> bool:
+        return self._lock.is_locked
+
+    def acquire(self, timeout: float = -1, poll_interval: float = 0.05) -> _FilelockAdapter:
+        import filelock
+
+        try:
+            self._lock.acquire(timeout=timeout, poll_interval=poll_interval)
+        except filelock.Timeout:
+            raise Timeout(self.lock_file) from None
+        return self
+
+    def release(self, force: bool = False) -> None:
+        self._lock.release(force=force)
+
+    def __enter__(self) -> _FilelockAdapter:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def FileLock(lock_file: str | os.PathLike[str]):  # noqa: N802 - mirrors filelock.FileLock
+    """A lock on ``lock_file`` (created if missing; never deleted, as with filelock)."""
+    if fcntl is None:  # Windows
+        return _FilelockAdapter(str(lock_file))
     return _FlockLock(str(lock_file))

@@ -183,10 +183,49 @@ def render_html(result: VerifyResult, doc: dict[str, Any]) -> str:
                   f'<td class="{r.status}">{_e(status_label(r.status))}</td><td>{_e(", ".join(r.failed_stages))}</td></tr>')
             w("</table>")
 
-    data = json.dumps(doc, ensure_ascii=False, indent=1).replace("</", "<\\/")
-    w(f'<script type="application/json" id="verify-data">{data}</script>')
-    w(f'<p class="meta">{_e(t("verify.report.footer"))}</p></body></html>')
-    return redact_url("".join(out))
+    # "<", ">" and "&" as JSON escapes: "<!--<script>" in a reported string would otherwise switch the HTML
+    # parser into a state where the embedded block swallows the rest of the page
+    names = _host_labels(result)
+    data = _json_for_script(_hide_hosts(doc, names))
+    page = _hide_hosts(redact_url("".join(out)), names, html_text=True)
+    return (page + f'<script type="application/json" id="verify-data">{data}</script>'
+            + f'<p class="meta">{_e(t("verify.report.footer"))}</p></body></html>')
+
+
+def _json_for_script(doc: Any) -> str:
+    from dlsetup.util.textsafe import dumps
+
+    text = dumps(doc, indent=1)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _host_labels(result: VerifyResult) -> dict[str, str]:
+    """The page is made to be sent: host names go, as they do from a redacted snapshot (``<hostname>`` for
+    this machine, ``<host-N>`` for the other nodes of a distributed run, so ranks stay distinguishable)."""
+    import socket
+
+    local = {h for h in (socket.gethostname(), (result.machine or {}).get("host")) if h}
+    names: dict[str, str] = {h: "<hostname>" for h in local}
+    for r in (result.distributed or {}).get("ranks") or []:
+        host = getattr(r, "host", None)
+        if host and host not in names and host != "?":
+            names[host] = f"<host-{len(names) - len(local) + 1}>"
+    return names
+
+
+def _hide_hosts(value: Any, names: dict[str, str], html_text: bool = False) -> Any:
+    import re
+
+    if isinstance(value, dict):
+        return {k: _hide_hosts(v, names, html_text) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_hide_hosts(v, names, html_text) for v in value]
+    if not isinstance(value, str):
+        return value
+    for host in sorted(names, key=len, reverse=True):
+        form, label = (_e(host), _e(names[host])) if html_text else (host, names[host])
+        value = re.sub(r"(?<![\w.-])" + re.escape(form) + r"(?![\w-])", lambda _m, lab=label: lab, value)
+    return value
 
 
 def write_report(result: VerifyResult, path: str) -> None:

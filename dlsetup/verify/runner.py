@@ -45,13 +45,24 @@ class SuiteOutcome:
     stderr_tail: list[str] = field(default_factory=list)
 
 
+MAX_LINE = 1024 * 1024  # one event; a longer line (a flooding interpreter) is cut and the rest skipped
+_QUEUE_MAX = 1000  # a reader waits (and the suite's pipe fills) rather than memory growing
+
+
 def _reader(stream: Any, out: queue.Queue, tail: deque | None) -> None:
     try:
-        for line in iter(stream.readline, ""):
+        skipping = False
+        for line in iter(lambda: stream.readline(MAX_LINE), ""):
+            whole = line.endswith("\n")
+            if skipping:  # the rest of an over-long line
+                skipping = not whole
+                continue
+            skipping = not whole and len(line) >= MAX_LINE
             if tail is None:
-                out.put(line)
+                if not skipping:
+                    out.put(line)
             else:
-                tail.append(line.rstrip("\n"))
+                tail.append(line.rstrip("\n")[:2000])
     except (OSError, ValueError):
         pass
     finally:
@@ -162,7 +173,7 @@ def _one_process(plan: Plan, python: str, env: dict[str, str], cwd: str, stages:
 def _follow(plan: Plan, proc: subprocess.Popen, stages: list[str], outcome: SuiteOutcome,
             on_event: Callable[[dict[str, Any]], None] | None) -> bool:
     """Read one suite process's events until it ends, enforcing each stage's time limit."""
-    lines: queue.Queue = queue.Queue()
+    lines: queue.Queue = queue.Queue(maxsize=_QUEUE_MAX)
     tail: deque = deque(maxlen=400)
     threads = [threading.Thread(target=_reader, args=(proc.stdout, lines, None), daemon=True),
                threading.Thread(target=_reader, args=(proc.stderr, lines, tail), daemon=True)]
@@ -184,6 +195,8 @@ def _follow(plan: Plan, proc: subprocess.Popen, stages: list[str], outcome: Suit
         try:
             item = lines.get(timeout=min(_POLL_S, max(0.05, deadline - time.monotonic())))
         except queue.Empty:
+            item = None
+        if item is None or (item is not _EOF and time.monotonic() >= deadline):  # a flood must not outrun the limit
             if time.monotonic() < deadline:
                 continue
             frames = _stack_dump(proc, tail)
@@ -205,9 +218,11 @@ def _follow(plan: Plan, proc: subprocess.Popen, stages: list[str], outcome: Suit
         if item is _EOF:
             break
         try:
-            event = json.loads(item)
-        except json.JSONDecodeError:
+            event = _sane(json.loads(item))
+        except (ValueError, RecursionError):
             continue  # not ours (the suite routes everything else to stderr, but be tolerant)
+        if event is None:
+            continue
         kind = event.get("event")
         if kind == "hello":
             saw_hello = True
@@ -251,6 +266,35 @@ def _follow(plan: Plan, proc: subprocess.Popen, stages: list[str], outcome: Suit
     elif outcome.fatal is None and not saw_hello:
         outcome.fatal = {"kind": "start", "error": _describe_exit(code), "stderr": list(tail)[-15:]}
     return progressed
+
+
+_STATUSES = {"pass", "warn", "fail", "skip", "not_run", "info"}
+
+
+def _sane(event: Any) -> dict[str, Any] | None:
+    """An event from the tested interpreter, made safe to use: the interpreter is not dlsetup's, so a stage
+    without a name is dropped, and a status dlsetup does not know is a failure (kept in the report, never
+    a crash)."""
+    if not isinstance(event, dict) or not isinstance(event.get("event"), str):
+        return None
+    if event["event"] in ("start", "stage") and not (isinstance(event.get("stage"), str) and event["stage"]):
+        return None
+    if event["event"] != "stage":
+        return event
+    if event.get("status") not in _STATUSES:
+        event["unknown_status"] = str(event.get("status"))[:100]
+        event["status"] = "fail"
+    checks = event.get("checks")
+    event["checks"] = [c for c in checks if isinstance(c, dict)] if isinstance(checks, list) else []
+    for c in event["checks"]:
+        if c.get("status") not in _STATUSES:
+            c["unknown_status"] = str(c.get("status"))[:100]
+            c["status"] = "fail"
+        if not isinstance(c.get("name"), str):
+            c["name"] = str(c.get("name"))
+    if not isinstance(event.get("details"), dict):
+        event["details"] = {}
+    return event
 
 
 def _describe_exit(code: int | None) -> str:

@@ -123,7 +123,7 @@ def test_conda_backend_end_to_end(cli, fake, pypi, tmp_path, registry):
     assert (f.envs / "cy" / "notes.txt").read_text() == f"lives in {f.envs / 'cy'}\n"  # conda copies it
 
     f.reset()
-    r = cli("--json", "env", "remove", "cy")
+    r = cli("--json", "env", "remove", "cy", "--yes")
     assert r.code == 0 and r.json()["removed"] is True
     assert f.calls() == [["env", "remove", "-y", "--json", "-p", str(f.envs / "cy")]]
     assert not (f.envs / "cy").exists() and str(f.envs / "cy") not in registered(registry)

@@ -135,7 +135,7 @@ def test_clone_copies_untracked_files_with_prefix_replaced(cli, demo, envs_dir, 
 def test_remove(cli, demo, envs_dir, registry):
     r = cli("--json", "env", "remove", "demo", "--dry-run")
     assert r.code == 0 and r.json()["removed"] is False and demo.exists()
-    r = cli("--json", "env", "remove", "demo")
+    r = cli("--json", "env", "remove", "demo", "--yes")
     assert r.code == 0, r
     assert r.json()["removed"] is True and r.json()["unregistered"] is True
     assert not demo.exists() and registered(registry) == [] and leftovers(envs_dir) == []

@@ -77,7 +77,7 @@ def test_create_run_lock_install_clone_remove(cli, cli_subprocess, pypi, wheels,
     assert cli("env", "clone", "student", "copy").code == 0
     assert (envs_dir / "copy" / "pyvenv.cfg").is_file()
     for name in ("student", "rebuilt", "copy"):
-        assert cli("env", "remove", name).code == 0
+        assert cli("env", "remove", name, "--yes").code == 0
         assert not (envs_dir / name).exists()
     assert cli("--json", "env", "list").json()["envs"] == []
 
@@ -88,7 +88,7 @@ def test_venv_at_a_path_is_registered_by_dlsetup_not_in_condas_list(cli, pypi, t
     assert r.code == 0, r
     assert not registry.exists() or str(where) not in registry.read_text()  # conda drops non-conda entries
     assert str(where) in [e["prefix"] for e in cli("--json", "env", "list").json()["envs"]]
-    assert cli("env", "remove", str(where)).code == 0 and not where.exists()
+    assert cli("env", "remove", str(where), "--yes").code == 0 and not where.exists()
 
 
 def test_dry_run_resolves_without_creating(cli, pypi, envs_dir, uv_cache):
