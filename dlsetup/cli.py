@@ -162,12 +162,20 @@ def _command_name(argv: list[str]) -> str:
     return "dlsetup"
 
 
+def _os_ui_language() -> str | None:
+    """The user's UI language as the OS tells it (Windows; None elsewhere), asked only when no variable says."""
+    from dlsetup.platform import current
+
+    return current().ui_language()
+
+
 def _early_language(args: list[str]) -> None:
     """Choose the language before click parses anything, so that ``--help`` and click's own messages
     ("Usage:", "No such command") follow ``--lang`` wherever it stands on the line, or the environment."""
     from dlsetup import i18n
 
     lang = _early_lang[0] = None
+    i18n.set_ui_language_source(_os_ui_language)
     for i, arg in enumerate(args):
         if arg == "--":
             break

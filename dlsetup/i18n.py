@@ -26,11 +26,20 @@ def detect_language(environ: os._Environ[str] | dict[str, str] | None = None, pl
         value = env.get(var, "")
         if value:
             return "zh" if value.lower().startswith("zh") else "en"
-    if plat is None:
-        from dlsetup.platform import current
+    if plat is not None:
+        ui = plat.ui_language()
+    else:  # the OS's UI language comes from the platform layer above, through the hook the CLI installs
+        ui = _ui_language_source() if _ui_language_source is not None else None
+    return "zh" if ui == "zh" else "en"
 
-        plat = current()
-    return "zh" if plat.ui_language() == "zh" else "en"
+
+_ui_language_source = None  # set by the CLI: () -> "zh" | "en" | ... | None
+
+
+def set_ui_language_source(source) -> None:
+    """Where :func:`detect_language` asks the OS for the user's UI language (Windows sets no LANG)."""
+    global _ui_language_source
+    _ui_language_source = source
 
 
 class UnsupportedLanguage(ValueError):

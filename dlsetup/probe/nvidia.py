@@ -20,9 +20,8 @@ from dlsetup.probe._fs import Root
 from dlsetup.probe._libs import find_library, version_from_soname
 from dlsetup.probe._run import parallel
 from dlsetup.probe.model import Gpu, NvidiaInfo, ProbeAttempt
+from dlsetup.probe.pci import PCI_VENDORS
 
-PCI_VENDORS = {"0x10de": "nvidia", "0x1002": "amd", "0x8086": "intel", "0x1a03": "aspeed", "0x15ad": "vmware",
-               "0x1234": "qemu", "0x1af4": "virtio", "0x1414": "microsoft", "0x102b": "matrox"}
 _PROC_VERSION = re.compile(r"Kernel Module(?: for \S+)?\s+(\d+\.\d+(?:\.\d+)?)")
 
 

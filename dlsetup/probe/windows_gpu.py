@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from dlsetup.probe.nvidia import PCI_VENDORS
+from dlsetup.probe.pci import PCI_VENDORS
 
 DISPLAY_CLASS = "{4d36e968-e325-11ce-bfc1-08002be10318}"
 CLASS_KEY = "SYSTEM\\CurrentControlSet\\Control\\Class\\" + DISPLAY_CLASS

@@ -124,7 +124,9 @@ def build_report(paths: list[str] | tuple[str, ...], *, strict: bool = False) ->
     rows: list[MachineRow] = []
     diagnosed: list[tuple[str, object]] = []
     unreadable: list[Unreadable] = []
-    with status(f"report: {len(files)} snapshots"):
+    from dlsetup.i18n import t
+
+    with status(t("report.progress", n=len(files))):
         for name, path in zip(names, files, strict=True):
             report, error = _read(path)
             if report is None:

@@ -149,11 +149,12 @@ class Resolution:
 
     def set_shell(self, shell: str) -> None:
         """Write ``commands`` for ``shell`` (bash, zsh, fish, powershell, cmd) from the argument lists."""
-        from dlsetup.resolve.commands import render_all
+        from dlsetup.platform.shell import join_and
 
         self.shell = shell
-        if self.argv:
-            self.commands = render_all(self.argv, shell)
+        if self.argv:  # the same as resolve.commands.render_all, without importing the planner from the model
+            self.commands = {tool: (join_and(self.argv.get(tool) or [], shell) or None)
+                             for tool in ("pip", "uv", "conda", "pixi")}
 
     def to_dict(self) -> dict[str, Any]:
         from dlsetup.result import to_jsonable

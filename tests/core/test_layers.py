@@ -29,7 +29,7 @@ LAYERS: list[set[str]] = [
     # 5: workflows over several capabilities (offline: bundles over download, resolve and envs)
     {"setup", "report", "offline"},
     # 6: the command line
-    {"commands", "cli", "__main__"},
+    {"commands", "cli", "__main__", "clicktext"},
 ]
 CAPABILITIES = LAYERS[4]
 LAYER_OF = {unit: i for i, units in enumerate(LAYERS) for unit in units}
