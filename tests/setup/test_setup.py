@@ -72,7 +72,11 @@ def test_end_to_end_through_the_lab_mirror(cli, lab_mirror, isolated_env):
     assert verify["data"]["status"] == "pass" and verify["data"]["device"] == "cpu"
     state = json.loads(Path(doc["state_file"]).read_text())
     assert set(state["steps"]) == {"mirror", "create", "lock", "verify"}
-    assert doc["activate"] == f'export PATH="{prefix}/bin:$PATH"' and doc["next_steps"] == [doc["activate"]]
+    assert doc["next_steps"] == [doc["activate"]] and doc["activate"].startswith("export PATH=")
+    # the line works in the user's shell (the tests pin bash): it puts the env's bin first on PATH
+    shown = subprocess.run(["bash", "-c", doc["activate"] + '; printf %s "$PATH"'], capture_output=True, text=True,
+                           env={"PATH": "/usr/bin:/bin"}, timeout=30).stdout
+    assert shown == f"{prefix}/bin:/usr/bin:/bin"
 
     _report_renders(Path(doc["report"]), doc, isolated_env.parent)
 
@@ -87,7 +91,7 @@ def test_end_to_end_through_the_lab_mirror(cli, lab_mirror, isolated_env):
     # text output: the steps, the plan, the one line
     text = cli("setup", "--mirror", "lab", "--python", PY_VER)
     assert text.code == 0 and "Environment dl is ready and verified." in text.stdout
-    assert f'export PATH="{prefix}/bin:$PATH"' in text.stdout and "done earlier" in text.stdout
+    assert doc["activate"] in text.stdout and "done earlier" in text.stdout
 
 
 def test_interrupted_after_the_environment_is_created_then_resumed(cli, lab_mirror, isolated_env):
