@@ -94,6 +94,18 @@ def _pci_name(root: Root, vendor: str, device: str) -> str | None:
     return None
 
 
+def device_name(root: Root, vendor: str, device: str) -> str | None:
+    """The marketing name from dlsetup's own GPU database (NVIDIA, AMD, Intel; no system file needed), else the
+    system's pci.ids (other vendors: ASPEED, Matrox ...)."""
+    if vendor in ("0x10de", "0x1002", "0x8086"):
+        from dlsetup.hw.db import name_for_pci_id
+
+        name = name_for_pci_id(f"{vendor.removeprefix('0x')}:{device.removeprefix('0x')}")
+        if name:
+            return name
+    return _pci_name(root, vendor, device)
+
+
 def pci_display_devices(root: Root) -> list[dict[str, Any]]:
     """Display controllers (PCI class 0x03xxxx) with vendor, id, slot and bound kernel driver."""
     out = []
@@ -104,10 +116,11 @@ def pci_display_devices(root: Root) -> list[dict[str, Any]]:
             continue
         vendor = (root.read_text(f"{base}/vendor") or "").strip().lower()
         device = (root.read_text(f"{base}/device") or "").strip().lower()
+        pci_id = f"{vendor.removeprefix('0x')}:{device.removeprefix('0x')}" if vendor and device else None
         out.append({
             "vendor": PCI_VENDORS.get(vendor, vendor or None),
-            "name": _pci_name(root, vendor, device) if vendor and device else None,
-            "pci_id": f"{vendor.removeprefix('0x')}:{device.removeprefix('0x')}" if vendor and device else None,
+            "name": device_name(root, vendor, device) if pci_id else None,
+            "pci_id": pci_id,
             "slot": slot,
             "driver": root.readlink_name(f"{base}/driver"),
             "class": cls,
