@@ -40,7 +40,17 @@ class GpuModel:
 
     @property
     def name(self) -> str:
-        return self.names[0] if self.names else (self.chip or self.pci_id)
+        """NVIDIA's name for the device id; for AMD and Intel, where one id is sold under several names, all of
+        them as pci.ids writes them ("AMD Radeon RX 7900 XT/7900 XTX/7900 GRE/7900M")."""
+        if not self.names:
+            return self.chip or self.pci_id
+        if self.vendor == "nvidia" or len(self.names) == 1:
+            return self.names[0]
+        first = self.names[0]
+        m = re.match(r"^(.*?)(\S*\d\S*)", first)  # "AMD Radeon RX " of "AMD Radeon RX 7900 XT"
+        prefix = m.group(1) if m else ""
+        rest = [n[len(prefix):] if prefix and n.startswith(prefix) else n for n in self.names[1:]]
+        return "/".join([first, *rest])
 
     @property
     def cc(self) -> str | None:

@@ -81,7 +81,7 @@ def test_unsupported_gpu_on_r590_leaves_an_unbound_pci_device(machine):
     info = probe_nvidia(Root(m.root), m.environ, nvml_module=m.nvml, timeout=10, os_name="linux")
     assert info.device_nodes == [] and info.kernel_module is None and info.proc_version is None
     assert info.library_version == "590.44.01"
-    assert info.other_gpus == [{"vendor": "nvidia", "name": "GP102 [GeForce GTX 1080 Ti]", "pci_id": "10de:1b06", "slot": "0000:01:00.0",
+    assert info.other_gpus == [{"vendor": "nvidia", "name": "NVIDIA GeForce GTX 1080 Ti", "pci_id": "10de:1b06", "slot": "0000:01:00.0",
                                 "driver": None, "class": "0x030000"}]
     assert info.cuinit_error == "CUDA_ERROR_NO_DEVICE (100)"
     assert info.libcuda_path == "/usr/lib/x86_64-linux-gnu/libcuda.so.1"
@@ -117,7 +117,9 @@ def test_nouveau_and_pci_names(machine):
     info = probe_nvidia(Root(m.root), m.environ, nvml_module=m.nvml, timeout=10, os_name="linux")
     assert info.nouveau_loaded is True
     assert info.other_gpus[0]["driver"] == "nouveau"
-    assert info.other_gpus[0]["name"] == "TU106 [GeForce RTX 2060 Rev. A]"
+    # named from dlsetup's GPU database (NVIDIA's name for 10de:1f08), not the system pci.ids line
+    assert info.other_gpus[0]["name"] == "NVIDIA GeForce RTX 2060"
+    assert info.other_gpus[0]["pci_id"] == "10de:1f08"
 
 
 def test_amd_gpu_is_listed_with_its_name(machine):

@@ -142,7 +142,8 @@ def test_no_gpu_gets_the_cpu_build(cli):
 # Key lines each snapshot fixture must produce with --explain (the fixtures say which machine they model).
 SNAPSHOT_EXPECT = {
     "a100-gpu-lost.json": ["GPU 0 (NVIDIA A100 80GB PCIe): compute capability 8.0", "Resolved: torch 2.14.1"],
-    "amd-rocm-no-nvidia.json": ["No NVIDIA GPU found", "Resolved: torch 2.15.0"],
+    "amd-rocm-no-nvidia.json": ["AMD Radeon RX 7900 XT/7900 XTX", "(gfx1100) is on AMD's ROCm support list", "Resolved: torch 2.15.0",
+                                "rocm7.14"],
     "ci-box.json": ["No NVIDIA GPU found", "Resolved: torch 2.15.0"],
     "conda-torch-over-cpuonly.json": ["GPU 0 (NVIDIA GeForce RTX 3060): compute capability 8.6",
                                       "Resolved: torch 2.14.1", "cu126", "pytorch=2.13.0=cuda*"],
