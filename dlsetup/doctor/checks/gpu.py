@@ -40,9 +40,75 @@ def presence(snap: Snapshot) -> list[Finding]:
     if module_loaded or (pci and facts.driver_found(snap) and not nv.nvml_error):
         return [_not_driven(snap, pci)]
     if pci:
-        return [finding("gpu.no_driver", ERROR, GROUP_DRIVER, evidence=[*_pci_evidence(pci), _nvml_evidence(snap)],
-                        commands=remedies.driver_install(snap))]
+        plan = driver_plan(snap, pci)
+        f = finding("gpu.no_driver", ERROR, GROUP_DRIVER, evidence=[*_pci_evidence(pci), *plan.evidence,
+                                                                    _nvml_evidence(snap)],
+                    commands=plan.commands or remedies.driver_install(snap), data=plan.data)
+        return [plan.apply(f)]
     return [no_nvidia_gpu(snap)]
+
+
+class _DriverPlan:
+    """What dlsetup's GPU database says about the NVIDIA cards on the bus: evidence lines (model, driver), the
+    install commands for this OS and release, and the notes that go with them (hw.*)."""
+
+    def __init__(self) -> None:
+        self.evidence: list[str] = []
+        self.commands: list[str] = []
+        self.notes: list[str] = []
+        self.fix: str = ""
+        self.data: dict = {}
+
+    def apply(self, f: Finding) -> Finding:
+        if self.fix:
+            f.fix = " ".join([self.fix, *self.notes])
+        return f
+
+
+def driver_plan(snap: Snapshot, pci: list[dict]) -> _DriverPlan:
+    """The driver branch and package for the card(s) on the bus (hw.drivers), before any driver is installed."""
+    from dlsetup.hw.db import lookup
+    from dlsetup.hw.drivers import advise
+    from dlsetup.i18n import t
+
+    plan = _DriverPlan()
+    models = [m for m in (lookup(d.get("pci_id")) for d in pci) if m is not None and m.vendor == "nvidia"]
+    for m in {m.pci_id: m for m in models}.values():
+        plan.evidence.append(t("hw.ev.card", name=m.name, arch=m.arch or "?", cc=m.cc or "?", pci_id=m.pci_id))
+    if not models:
+        return plan
+    system = snap.system
+    advices = [advise(m, system.os, system.distro, system.distro_version) for m in models]
+    # Mixed cards: the one with the oldest last branch decides (a newer branch would drop it).
+    a = min(advices, key=lambda x: x.branch or 10**6)
+    where = " ".join(x for x in (system.distro_name or system.distro or system.os, ) if x)
+    if a.branch:
+        branch = t("hw.branch.legacy", branch=a.branch)
+    elif a.first_branch:
+        branch = t("hw.branch.current_min", first=a.first_branch)
+    else:
+        branch = t("hw.branch.current")
+    plan.data = {"driver_advice": a.to_dict()}
+    if a.available:
+        plan.evidence.append(t("hw.ev.driver_plan", system=where, packages=", ".join(a.packages), branch=branch,
+                               open=t(f"hw.open.{a.open_module}")))
+        plan.commands = [*a.commands, "sudo reboot"] if system.os == "linux" else list(a.commands)
+        plan.fix = t("hw.fix.install", package=a.package, name=a.model.name)
+        plan.notes = [t(f"hw.note.{n}", branch=a.branch, release=a.release or "", package=a.package) for n in a.notes]
+        if a.needs_nonfree:
+            plan.notes.append(t("hw.note.debian_nonfree"))
+    else:
+        plan.evidence.append(t("hw.ev.no_package", system=where, branch=a.branch or "?"))
+        plan.fix = t("hw.fix.no_package", name=a.model.name, branch=a.branch or "?")
+        key = "no_package_debian" if a.family == "debian" and a.branch == 470 else "no_package_generic"
+        plan.notes.append(t(f"hw.note.{key}", branch=a.branch or "?", release=a.release or ""))
+    if a.open_module == "required":
+        plan.notes.append(t("hw.note.open_required", first=a.first_branch or 570))
+    if a.branch and a.max_cuda:
+        plan.notes.append(t("hw.note.legacy_caps", branch=a.branch, cuda=a.max_cuda))
+    if system.os == "linux" and a.available:
+        plan.notes.append(t("hw.note.secure_boot"))
+    return plan
 
 
 def _nvml_evidence(snap: Snapshot) -> str:
@@ -59,14 +125,21 @@ def _pci_evidence(devices: list[dict]) -> list[str]:
 
 
 def _nouveau(snap: Snapshot, pci: list[dict]) -> Finding:
-    return finding(
-        "gpu.nouveau", ERROR, GROUP_DRIVER, evidence=[*_pci_evidence(pci), _nvml_evidence(snap)],
+    plan = driver_plan(snap, pci)
+    initramfs = "sudo dracut --force" if facts.distro_id(snap).startswith(("fedora", "rhel", "centos", "rocky",
+                                                                           "almalinux")) else "sudo update-initramfs -u"
+    f = finding(
+        "gpu.nouveau", ERROR, GROUP_DRIVER, evidence=[*_pci_evidence(pci), *plan.evidence, _nvml_evidence(snap)],
         commands=[
             "printf 'blacklist nouveau\\noptions nouveau modeset=0\\n' | sudo tee /etc/modprobe.d/blacklist-nouveau.conf",
-            "sudo update-initramfs -u",
-            *remedies.driver_install(snap),
+            initramfs,
+            *(plan.commands or remedies.driver_install(snap)),
         ],
+        data=plan.data,
     )
+    if plan.fix:  # keep the nouveau sentence, then what to install
+        f.fix = " ".join([f.fix, plan.fix, *plan.notes])
+    return f
 
 
 def _not_driven(snap: Snapshot, pci: list[dict]) -> Finding:
