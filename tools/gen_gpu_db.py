@@ -195,7 +195,7 @@ def generate(sources: Path = SOURCES) -> dict[str, Any]:
                                          pci.get(pid, "")):
                 continue
             prefix = "AMD " if vendor == "amd" else "Intel "
-            names = [prefix + n for n in market] or [prefix + pci[pid]]
+            names = [n if n.startswith(prefix) else prefix + n for n in market] or [prefix + pci[pid]]
             arch = info["arch"]
             if vendor == "amd":
                 target = info["gfx"]

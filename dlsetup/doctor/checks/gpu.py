@@ -105,10 +105,32 @@ def driver_plan(snap: Snapshot, pci: list[dict]) -> _DriverPlan:
     if a.open_module == "required":
         plan.notes.append(t("hw.note.open_required", first=a.first_branch or 570))
     if a.branch and a.max_cuda:
-        plan.notes.append(t("hw.note.legacy_caps", branch=a.branch, cuda=a.max_cuda))
+        from dlsetup.doctor import advice
+
+        plan.notes.append(t("hw.note.legacy_caps", branch=a.branch, cuda=a.max_cuda, torch=advice.summary_for(snap)))
     if system.os == "linux" and a.available:
         plan.notes.append(t("hw.note.secure_boot"))
     return plan
+
+
+def _other_gpu_evidence(g: dict) -> list[str]:
+    """An AMD / Intel GPU: its name, and from the GPU database its architecture and what PyTorch runs on it."""
+    from dlsetup.hw.db import lookup
+    from dlsetup.i18n import t
+
+    label, name = facts.vendor_label(g.get("vendor")), g.get("name") or g.get("pci_id") or "?"
+    # a database name carries its vendor ("Intel Arc A770"): no "Intel Intel"
+    out = [" ".join(ev("other_gpu", vendor="" if name.lower().startswith(label.lower()) else label, name=name).split())]
+    m = lookup(g.get("pci_id"))
+    if m is None:
+        return out
+    out.append(" ".join(t("hw.ev.card_other", name=m.name, arch=m.arch or "?", target=m.target, pci_id=m.pci_id).split()))
+    if m.vendor == "amd":
+        key = "hw.amd.rocm" if m.compute == "rocm" else ("hw.amd.override" if m.hsa_override else "hw.amd.none")
+        out.append(t(key, name=m.name, target=m.target or "?", override=m.hsa_override or ""))
+    elif m.compute == "xpu":
+        out.append(t("hw.intel.xpu", name=m.name))
+    return out
 
 
 def _nvml_evidence(snap: Snapshot) -> str:
@@ -175,7 +197,7 @@ def no_nvidia_gpu(snap: Snapshot) -> Finding:
         evidence.append(ev("container", kind=snap.system.container))
     for g in snap.nvidia.other_gpus:
         if str(g.get("vendor", "")).lower() != "nvidia":
-            evidence.append(ev("other_gpu", vendor=facts.vendor_label(g.get("vendor")), name=g.get("name") or "?"))
+            evidence += _other_gpu_evidence(g)
     commands: list[str] = []
     if snap.system.os == "macos":
         fix_key = "fix_macos"
