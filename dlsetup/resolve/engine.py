@@ -80,7 +80,7 @@ def resolve(request: Request) -> Resolution:
         # Never a CPU build on a GPU box without saying so (a GPU with no ROCm / XPU route, or another framework).
         labels = [g['vendor'].upper() if g['vendor'] == 'amd' else g['vendor'].title() for g in machine.other_gpus]
         names = ", ".join(g["name"] if g["name"].lower().startswith(lab.lower()) else f"{lab} {g['name']}"
-                          for lab, g in zip(labels, machine.other_gpus))
+                          for lab, g in zip(labels, machine.other_gpus, strict=True))
         res.warnings.append(t("resolve.warn.other_gpu", gpus=names))
     if machine.gpu_machine and not res.ok:
         res.hints = [h for h in res.hints if h.rule != "no_gpu"] + [h for h in res.hints if h.rule == "no_gpu"]
