@@ -22,14 +22,14 @@ ARCH_LIKE = ("arch", "manjaro", "endeavouros", "garuda", "cachyos")
 
 @functools.lru_cache(maxsize=1)
 def rules() -> dict[str, Any]:
-    from importlib import resources
-
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
         import tomli as tomllib  # type: ignore[no-redef]
 
-    text = resources.files("dlsetup.hw").joinpath("data/driver_packages.toml").read_text(encoding="utf-8")
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent / "data" / "driver_packages.toml").read_text(encoding="utf-8")
     return tomllib.loads(text)
 
 
