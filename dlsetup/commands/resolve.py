@@ -38,14 +38,6 @@ Examples:
 """
 
 
-def gpus_from_env() -> tuple[str, ...]:
-    """DLSETUP_GPU: GPU names or PCI ids separated by commas or semicolons (names contain spaces)."""
-    import os
-    import re
-
-    return tuple(p.strip() for p in re.split(r"[,;]", os.environ.get("DLSETUP_GPU", "")) if p.strip())
-
-
 @click.command("resolve", help=HELP, context_settings={"max_content_width": 100})
 @click.argument("packages", nargs=-1)
 @click.option("--snapshot", "snapshot", metavar="FILE", help="Plan for the machine in a saved snapshot.")
@@ -69,6 +61,7 @@ def gpus_from_env() -> tuple[str, ...]:
 def resolve(packages, snapshot, os_name, arch, python, driver, gpu, gpu_cc, no_gpu, glibc, cuda, explain, check_index,
             index_url):
     from dlsetup import exitcodes
+    from dlsetup.hw.db import gpus_from_env
     from dlsetup.output import emit
     from dlsetup.resolve.render import render
     from dlsetup.resolve.service import run

@@ -53,8 +53,10 @@ def _merge_channels(cli_channels: list[str], spec: EnvSpec) -> None:
 def create_env(name: str, specs: list[str] | tuple[str, ...] = (), *, python: str | None = None,
                file: str | None = None, recipe: str | None = None, channels: list[str] | tuple[str, ...] = (),
                backend: str | None = None, dry_run: bool = False, snapshot: str | None = None,
-               cuda: str | None = None, offline: bool = False, pip_index_url: str | None = None) -> CreateResult:
-    """``dlsetup create env NAME [SPEC…]`` — from specs, a file, or a recipe fitted to this machine."""
+               cuda: str | None = None, offline: bool = False, pip_index_url: str | None = None,
+               gpu: list[str] | tuple[str, ...] = ()) -> CreateResult:
+    """``dlsetup create env NAME [SPEC…]`` — from specs, a file, or a recipe fitted to this machine (or to the GPUs
+    ``gpu`` names)."""
     from dlsetup.envs import specfile
     from dlsetup.envs.backends import CreateRequest
 
@@ -75,7 +77,7 @@ def create_env(name: str, specs: list[str] | tuple[str, ...] = (), *, python: st
     if recipe:
         from dlsetup.envs import recipes
 
-        spec, plan = recipes.plan(recipe, python=python, snapshot=snap, snapshot_path=snapshot)
+        spec, plan = recipes.plan(recipe, python=python, snapshot=snap, snapshot_path=snapshot, gpu=gpu)
         warnings += plan.warnings
         spec.conda += list(specs)
     elif file:

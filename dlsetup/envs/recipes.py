@@ -84,12 +84,23 @@ def describe_machine(machine) -> str:
     return t("envs.machine.gpus", where=where, gpus=gpus, driver=machine.driver, cuda=cuda)
 
 
-def plan(name: str, *, python: str | None = None, snapshot=None, snapshot_path: str | None = None) -> tuple[EnvSpec, RecipePlan]:
-    """The environment a recipe means on this machine (or on the snapshot's): spec + the resolver's story."""
+def plan(name: str, *, python: str | None = None, snapshot=None, snapshot_path: str | None = None,
+         gpu: list[str] | tuple[str, ...] = ()) -> tuple[EnvSpec, RecipePlan]:
+    """The environment a recipe means on this machine (or on the snapshot's, or for the GPUs named by ``gpu``:
+    names or PCI ids, as ``resolve --gpu``): spec + the resolver's story."""
     from dlsetup.resolve import Request, apply_overrides, live_machine, machine_from_snapshot, resolve
 
     recipe = load(name)
-    base = machine_from_snapshot(snapshot, source=f"snapshot {snapshot_path}") if snapshot is not None else live_machine()
+    if snapshot is not None:
+        base = machine_from_snapshot(snapshot, source=f"snapshot {snapshot_path}")
+    elif gpu:
+        from dlsetup.resolve.machine import bare_machine
+
+        base = bare_machine()  # the GPU is named, not probed (a docker build has none)
+    else:
+        base = live_machine()
+    if gpu:
+        base = apply_overrides(base, gpu=list(gpu))
     candidates = [python] if python else list(recipe["python"])
     resolution = None
     machine = base

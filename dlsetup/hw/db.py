@@ -100,6 +100,15 @@ def all_models() -> list[GpuModel]:
     return list(_load()[0].values())
 
 
+def gpus_from_env(environ: Any = None) -> tuple[str, ...]:
+    """DLSETUP_GPU: GPU names or PCI ids separated by commas or semicolons (names contain spaces), for builds where
+    the GPU cannot be probed (``docker build``)."""
+    import os
+
+    env = os.environ if environ is None else environ
+    return tuple(p.strip() for p in re.split(r"[,;]", env.get("DLSETUP_GPU", "")) if p.strip())
+
+
 def parse_pci_id(text: str | None) -> str | None:
     """"10de:2204", "0x10de:0x2204", "10DE 2204", "PCI\\VEN_10DE&DEV_2204&SUBSYS…" -> "10de:2204"; None otherwise."""
     m = _PCI_ID.search(str(text or "").strip())

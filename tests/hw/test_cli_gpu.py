@@ -66,3 +66,12 @@ def test_intel_arc_by_name_gets_xpu(cli):
 def test_apple_silicon_default_wheel_is_the_mps_build_not_cpu_only(cli):
     r = cli("resolve", "torch", "--os", "macos", "--arch", "aarch64", "--python", "3.12")
     assert r.code == 0 and "MPS" in r.stdout and "CPU-only build" not in r.stdout
+
+
+def test_create_env_recipe_for_a_named_gpu(cli, monkeypatch):
+    doc = cli("--json", "create", "env", "dl", "--recipe", "pytorch", "--gpu", "RTX 4090", "--dry-run", "--offline").json()
+    assert doc["exit_code"] == 0 and doc["dry_run"] is True
+    assert "NVIDIA GeForce RTX 4090 (8.9)" in doc["recipe"]["machine"] and doc["recipe"]["variant"].startswith("cu")
+    monkeypatch.setenv("DLSETUP_GPU", "arc a770")
+    doc = cli("--json", "create", "env", "dl", "--recipe", "pytorch", "--dry-run", "--offline").json()
+    assert doc["recipe"]["variant"] == "xpu"
