@@ -157,6 +157,9 @@ def probe_nvidia(
         info.device_nodes = device_nodes(root)
         info.nouveau_loaded = root.exists("/sys/module/nouveau")
         info.other_gpus = pci_display_devices(root)
+        from dlsetup.probe.container_host import probe_container_host
+
+        info.container_host = probe_container_host(root, env)
         nvml_libs = find_library(root, "libnvidia-ml.so.1", env)
         if nvml_libs:
             info.library_version = version_from_soname(root.realpath(nvml_libs[0]), "libnvidia-ml")

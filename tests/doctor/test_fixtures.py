@@ -58,6 +58,11 @@ EXPECTED: dict[str, tuple[int, dict[str, tuple[str, list[str]]]]] = {
         "NVIDIA GeForce RTX 4070 Laptop GPU, Ada Lovelace, compute capability 8.9", "sudo ubuntu-drivers install",
         "nvidia-driver-580-open"])}),
     "arc-a770-ubuntu2404": (0, {"gpu.none": ("info", ["Intel Arc A770", "XPU", "dlsetup resolve torch"])}),
+    # issue 14: the Docker host, with and without the NVIDIA Container Toolkit
+    "docker-host-no-toolkit": (1, {"container_host.no_toolkit": ("error", [
+        "neither nvidia-ctk nor nvidia-container-runtime-hook", "sudo apt install nvidia-container-toolkit",
+        "sudo nvidia-ctk runtime configure --runtime=docker", "docker run --rm --gpus all ubuntu nvidia-smi"])}),
+    "docker-host-toolkit": (0, {}),
     "nvswitch-fabric-not-started": (1, {"driver.fabric_manager": ("error", [
         "sudo apt install nvidia-fabricmanager-580", "sudo systemctl enable --now nvidia-fabricmanager"])}),
     "rtx3090-r470-cu126": (1, {

@@ -41,6 +41,16 @@ EXPECTED = {
     "rtx4090-cuda-compat-804": ("nvml", "550.127.05", "12.4", None, 1, ["nvml", "libcuda", "sysfs", "procfs"]),
     "rtx3080-uvm-after-suspend": ("nvml", "535.183.01", "12.2", None, 1, ["nvml", "libcuda", "sysfs", "procfs"]),
     "conda-torch-over-cpuonly": ("nvml", "550.127.05", "12.4", None, 1, ["nvml", "sysfs", "procfs"]),
+    # issue 14: no-driver boxes (the card only on the PCI bus), an Arc A770 box, Docker hosts
+    "nodriver-rtx3090-debian12": (None, None, None, "LibraryNotFound", 0, ["nvml", "libcuda", "sysfs", "procfs", "nvidia-smi"]),
+    "nodriver-gtx1080ti-ubuntu2404": (None, None, None, "LibraryNotFound", 0, ["nvml", "libcuda", "sysfs", "procfs", "nvidia-smi"]),
+    "nodriver-k80-debian12": (None, None, None, "LibraryNotFound", 0, ["nvml", "libcuda", "sysfs", "procfs", "nvidia-smi"]),
+    "nodriver-k80-ubuntu2204": (None, None, None, "LibraryNotFound", 0, ["nvml", "libcuda", "sysfs", "procfs", "nvidia-smi"]),
+    "nodriver-rtx5090-debian12": (None, None, None, "LibraryNotFound", 0, ["nvml", "libcuda", "sysfs", "procfs", "nvidia-smi"]),
+    "nodriver-laptop-intel-rtx4070": (None, None, None, "LibraryNotFound", 0, ["nvml", "libcuda", "sysfs", "procfs", "nvidia-smi"]),
+    "arc-a770-ubuntu2404": (None, None, None, "LibraryNotFound", 0, ["nvml", "libcuda", "sysfs", "procfs", "nvidia-smi"]),
+    "docker-host-no-toolkit": ("nvml", "550.127.05", "12.4", None, 1, ["nvml", "sysfs", "procfs"]),
+    "docker-host-toolkit": ("nvml", "550.127.05", "12.4", None, 1, ["nvml", "sysfs", "procfs"]),
 }
 
 

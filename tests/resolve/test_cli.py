@@ -163,6 +163,8 @@ SNAPSHOT_EXPECT = {
     "nodriver-rtx5090-debian12.json": ["compute capability 12.0, Blackwell", "Resolved: torch 2.15.0", "sm_120"],
     "nodriver-laptop-intel-rtx4070.json": ["RTX 4070 Laptop GPU", "compute capability 8.9", "Resolved: torch 2.15.0"],
     "arc-a770-ubuntu2404.json": ["Intel Arc A770 is supported by PyTorch's XPU builds", "Resolved: torch 2.15.0", "xpu"],
+    "docker-host-no-toolkit.json": ["GPU 0 (NVIDIA GeForce RTX 4090): compute capability 8.9", "Resolved: torch 2.14.1"],
+    "docker-host-toolkit.json": ["GPU 0 (NVIDIA GeForce RTX 4090): compute capability 8.9", "Resolved: torch 2.14.1"],
     "nvswitch-fabric-not-started.json": ["Resolved: torch 2.15.0"],
     "rtx3080-uvm-after-suspend.json": ["NVIDIA driver 535.183.01 is branch R535", "RTX 3080 Laptop GPU",
                                        "Resolved: torch 2.14.1", "minor-version compatibility"],
