@@ -202,9 +202,12 @@ def find(query: str) -> Match:
     if len(cards) == 1 or (len(targets) == 1 and all(m.target for _, m in cards.values())):
         name, model = next(iter(cards.values()))
         return Match(query, model, [], name)
+    # Ambiguous: the closest names first, then the next closest ("7900": GeForce 7900 GS/GTX, then Radeon RX 7900 XT…)
+    for _, name, model in sorted(hits, key=lambda h: (h[0], len(h[1]), h[1])):
+        cards.setdefault((frozenset(_tokens(name)), model.vendor, model.target), (name, model))
     seen: dict[str, int] = {}
     for name, _ in cards.values():
         seen[name] = seen.get(name, 0) + 1
-    labels = sorted({name if seen[name] == 1 else f"{name} ({m.pci_id}: {m.chip}, {m.target or m.arch})"
-                     for name, m in cards.values()}, key=lambda n: (len(n), n))
+    labels = list(dict.fromkeys(name if seen[name] == 1 else f"{name} ({m.pci_id}: {m.chip}, {m.target or m.arch})"
+                                for name, m in cards.values()))
     return Match(query, None, labels[:12])
