@@ -61,8 +61,15 @@ class _DriverPlan:
 
     def apply(self, f: Finding) -> Finding:
         if self.fix:
-            f.fix = " ".join([self.fix, *self.notes])
+            f.fix = _sentences([self.fix, *self.notes])
         return f
+
+
+def _sentences(parts: list[str]) -> str:
+    """Join sentences: with a space in English, without one in Chinese (full-width stops end the sentences)."""
+    from dlsetup.i18n import language
+
+    return ("" if language() == "zh" else " ").join(p for p in parts if p)
 
 
 def driver_plan(snap: Snapshot, pci: list[dict]) -> _DriverPlan:
@@ -160,7 +167,7 @@ def _nouveau(snap: Snapshot, pci: list[dict]) -> Finding:
         data=plan.data,
     )
     if plan.fix:  # keep the nouveau sentence, then what to install
-        f.fix = " ".join([f.fix, plan.fix, *plan.notes])
+        f.fix = _sentences([f.fix, plan.fix, *plan.notes])
     return f
 
 
