@@ -128,6 +128,23 @@ def pci_display_devices(root: Root) -> list[dict[str, Any]]:
     return out
 
 
+_RUNTIME_TOOLS = {"amd": ("rocminfo", "amd-smi", "rocm-smi"), "intel": ("xpu-smi", "sycl-ls")}
+
+
+def _runtime_facts(root: Root, env: Mapping[str, str], devices: list[dict[str, Any]]) -> None:
+    """AMD and Intel GPUs: is the compute side of the kernel driver there (AMD: /sys/class/kfd, the ROCm kernel
+    interface), and which runtime tools are installed (rocminfo / amd-smi / rocm-smi, xpu-smi / sycl-ls)."""
+    from dlsetup.probe._run import which
+
+    for dev in devices:
+        tools = _RUNTIME_TOOLS.get(str(dev.get("vendor")))
+        if not tools:
+            continue
+        if dev["vendor"] == "amd":
+            dev["kfd"] = root.exists("/sys/class/kfd")
+        dev["tools"] = [t for t in tools if which(t, env.get("PATH", "")) or root.exists(f"/opt/rocm/bin/{t}")]
+
+
 def probe_nvidia(
     root: Root | None = None,
     environ: Mapping[str, str] | None = None,
@@ -157,6 +174,7 @@ def probe_nvidia(
         info.device_nodes = device_nodes(root)
         info.nouveau_loaded = root.exists("/sys/module/nouveau")
         info.other_gpus = pci_display_devices(root)
+        _runtime_facts(root, env, info.other_gpus)
         from dlsetup.probe.container_host import probe_container_host
 
         info.container_host = probe_container_host(root, env)

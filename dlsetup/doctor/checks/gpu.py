@@ -135,8 +135,15 @@ def _other_gpu_evidence(g: dict) -> list[str]:
     if m.vendor == "amd":
         key = "hw.amd.rocm" if m.compute == "rocm" else ("hw.amd.override" if m.hsa_override else "hw.amd.none")
         out.append(t(key, name=m.name, target=m.target or "?", override=m.hsa_override or ""))
+        if m.compute != "none" and "kfd" in g:
+            out.append(t("hw.ev.rocm_runtime", kfd=t("hw.word.present" if g["kfd"] else "hw.word.missing"),
+                         tools=", ".join(g.get("tools") or []) or "-"))
+            if not g["kfd"]:
+                out.append(t("hw.amd.no_kfd"))
     elif m.compute == "xpu":
         out.append(t("hw.intel.xpu", name=m.name))
+        if "tools" in g:
+            out.append(t("hw.ev.xpu_runtime", tools=", ".join(g.get("tools") or []) or "-"))
     return out
 
 
