@@ -1,5 +1,9 @@
 """Environment speed: create a 10-package environment from a lock file on a local channel, warm.
 
+Issue 11 adds: ``dlsetup create env --backend venv`` of the same 10 packages as wheels from the loopback
+index, warm uv cache, against ``uv venv && uv pip install`` (goal ≤ 1.2×) and against ``python -m venv`` +
+pip (goal ≥ 5× faster), all in the same run.
+
 Goal (issue 6): ``dlsetup env install NAME -f conda-lock.yml`` ≤ 1 s with a warm package cache.
 Anchor, measured in the same run: ``python -m venv`` + ``pip install`` of 10 equivalent wheels (same
 files, same dependency chain) from a PEP 503 index on 127.0.0.1, with pip's cache warm.
@@ -31,6 +35,8 @@ from tests.envs import channel_builder as cb  # noqa: E402
 
 GOAL_S = 1.0
 N_PACKAGES = 10
+VENV_VS_UV = 1.2  # issue 11: create env --backend venv ≤ 1.2× `uv venv && uv pip install`
+VENV_VS_PIP = 5.0  # ... and ≥ 5× faster than `python -m venv` + pip
 
 
 CPU: list[float] = []  # CPU seconds (user+sys) of the last timed() call: insensitive to a busy machine
@@ -64,7 +70,8 @@ def main() -> int:
         env.update(HOME=str(home), CONDARC=str(home / ".condarc"), RATTLER_CACHE_DIR=str(work / "rattler-cache"),
                    PIP_CACHE_DIR=str(work / "pip-cache"), PIP_CONFIG_FILE=os.devnull, PIP_DISABLE_PIP_VERSION_CHECK="1",
                    DLSETUP_STATE_DIR=str(home / "state"), DLSETUP_CACHE_DIR=str(home / "cache"),
-                   DLSETUP_CONFIG_DIR=str(home / "config"), NO_COLOR="1", LANG="C.UTF-8")
+                   DLSETUP_CONFIG_DIR=str(home / "config"), NO_COLOR="1", LANG="C.UTF-8",
+                   UV_CACHE_DIR=str(work / "uv-cache"), UV_NO_CONFIG="1")
         dlsetup = [sys.executable, "-m", "dlsetup"]
 
         # the same 10 packages, as conda packages and as wheels
@@ -128,6 +135,54 @@ def main() -> int:
             anchor_cpu.clear()
             anchor = [venv_pip(i) for i in range(args.runs)]
 
+            # issue 11: the venv backend (uv) against `uv venv && uv pip install` of the same wheels, warm
+            from dlsetup.envs.backends.venv import find_uv
+
+            uv = find_uv()
+            base_python = os.path.realpath(getattr(sys, "_base_executable", sys.executable))
+
+            def ours_venv(n: int) -> float:
+                t = timed([*dlsetup, "create", "env", f"venv-bench{n}", "--backend", "venv", "--pip-index-url",
+                           index.url, "bench-pkg-00", "-q"], env)
+                timed([*dlsetup, "env", "remove", f"venv-bench{n}", "-q"], env)
+                return t
+
+            def uv_alone(n: int) -> float:
+                target = work / f"uvvenv{n}"
+                start = time.perf_counter()
+                subprocess.run([uv, "venv", str(target), "--python", base_python, "--no-python-downloads", "-q"],
+                               env=env, check=True, capture_output=True)
+                subprocess.run([uv, "pip", "install", "-q", "--python", str(target / "bin" / "python"),
+                                "--index-url", index.url, "bench-pkg-00"], env=env, check=True, capture_output=True)
+                elapsed = time.perf_counter() - start
+                shutil.rmtree(target)
+                return elapsed
+
+            # in-process: dlsetup's own work (plan, venv, uv pip install, marker, registry) after start-up
+            venv_code = ("import sys,time\nfrom dlsetup.envs import api\nimport dlsetup.envs.backends.venv\n"
+                         "t=time.perf_counter()\n"
+                         f"api.create_env(sys.argv[1], ['bench-pkg-00'], backend='venv', pip_index_url={index.url!r})\n"
+                         "print(time.perf_counter()-t)\n")
+
+            def ours_venv_inproc(n: int) -> float:
+                res = subprocess.run([sys.executable, "-c", venv_code, f"venv-inproc{n}"], env=env, capture_output=True,
+                                     text=True)
+                if res.returncode:
+                    sys.exit(res.stderr)
+                timed([*dlsetup, "env", "remove", f"venv-inproc{n}", "-q"], env)
+                return float(res.stdout.strip().splitlines()[-1])
+
+            venv_rows = None
+            if uv:
+                ours_venv(-1)  # warms uv's cache
+                uv_alone(-1)
+                venv_ours, venv_uv, venv_in = [], [], []
+                for i in range(args.runs):  # interleaved, so load changes hit all alike
+                    venv_ours.append(ours_venv(i))
+                    venv_uv.append(uv_alone(i))
+                    venv_in.append(ours_venv_inproc(i))
+                venv_rows = (statistics.median(venv_ours), statistics.median(venv_uv), statistics.median(venv_in))
+
         m_ours, m_in, m_anchor = statistics.median(ours), statistics.median(inproc), statistics.median(anchor)
         print(f"dlsetup env lock (10 packages, 1 platform), one run        : {t_lock:6.3f} s")
         print(f"dlsetup env install from lock, warm, whole CLI process   : {m_ours:6.3f} s  (median of {args.runs}: "
@@ -142,6 +197,18 @@ def main() -> int:
               f"on {os.cpu_count()} CPUs (wall times are only meaningful when this is low)")
         verdict = "PASS" if m_ours <= GOAL_S else "MISS"
         print(f"goal: create a 10-package env from a lock ≤ {GOAL_S:.1f} s warm: {verdict} ({m_ours:.3f} s)")
+        if venv_rows is None:
+            print("venv backend: uv not found, not measured")
+            return 0
+        m_venv, m_uv, m_venv_in = venv_rows
+        print(f"dlsetup create env --backend venv (uv), 10 wheels, warm   : {m_venv:6.3f} s  (median of {args.runs})")
+        print(f"  same, in-process, after start-up and imports            : {m_venv_in:6.3f} s  "
+              f"({m_venv_in / m_uv:.2f}x uv alone)")
+        print(f"anchor: uv venv && uv pip install, same wheels, warm     : {m_uv:6.3f} s  (median of {args.runs})")
+        r_uv, r_pip = m_venv / m_uv, m_anchor / m_venv
+        print(f"goal: venv backend ≤ {VENV_VS_UV:.1f}x uv alone: {'PASS' if r_uv <= VENV_VS_UV else 'MISS'} ({r_uv:.2f}x)")
+        print(f"goal: venv backend ≥ {VENV_VS_PIP:.0f}x faster than python -m venv + pip: "
+              f"{'PASS' if r_pip >= VENV_VS_PIP else 'MISS'} ({r_pip:.1f}x)")
         return 0
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -1,4 +1,4 @@
-"""Benchmark `dlsetup resolve` (issue 4 goal: <= 0.1 s on this box).
+"""Benchmark `dlsetup resolve` (goal: <= 0.1 s on a 2-core box).
 
 Measures, as medians of several runs after a warm-up (byte-code compiled first, as an installed package is):
 

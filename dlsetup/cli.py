@@ -16,12 +16,18 @@ from dlsetup import __version__, exitcodes
 
 # name -> (module, attribute, short help). Short help is kept here so --help imports nothing else.
 COMMANDS: dict[str, tuple[str, str, str]] = {
+    "setup": ("dlsetup.commands.setup", "setup", "From a fresh machine to a verified environment in one command."),
     "doctor": ("dlsetup.commands.doctor", "doctor", "Diagnose driver, CUDA, Python tooling and frameworks."),
+    "report": ("dlsetup.commands.report", "report", "One overview of many doctor snapshots (a class, a lab, a cluster)."),
     "resolve": ("dlsetup.commands.resolve", "resolve", "Pick compatible framework builds and print install commands."),
     "mirror": ("dlsetup.commands.mirror", "mirror", "Point pip, conda, uv, pixi, PyTorch wheels and HF at a mirror."),
+    "run": ("dlsetup.commands.run", "run", "Run a command inside an environment: dlsetup run -n NAME CMD ..."),
     "create": ("dlsetup.commands.env", "create", "Create an environment: dlsetup create env NAME ..."),
     "env": ("dlsetup.commands.env", "env", "List, export, clone, lock, install and remove environments."),
+    "download": ("dlsetup.commands.download", "download",
+                 "Download an environment's packages (resumable, verified) into an offline bundle."),
     "verify": ("dlsetup.commands.verify", "verify", "Prove the stack computes correctly (ops, autograd, training)."),
+    "compat": ("dlsetup.commands.compat", "compat", "Refresh the compatibility data from the package index."),
 }
 
 ROOT_HELP = f"""dlsetup takes a machine from "a GPU box with a driver" (or no GPU) to a verified,
@@ -73,7 +79,12 @@ def _set_lang(ctx: click.Context, param: click.Parameter, value: str | None) -> 
     from dlsetup import i18n
 
     if value is not None or ctx.parent is None:
-        i18n.set_language(value)
+        try:
+            i18n.set_language(value)
+        except i18n.UnsupportedLanguage as exc:
+            from dlsetup.errors import UsageError
+
+            raise UsageError("core.error.unknown_lang", lang=exc.lang, supported=", ".join(i18n.SUPPORTED)) from None
     return value
 
 
@@ -184,7 +195,10 @@ def main(argv: list[str] | None = None) -> None:
                    exitcodes.FAILED)
         code = exitcodes.FAILED
     if argv is None and "rattler" in sys.modules:
-        _exit_without_teardown(code)
+        from dlsetup.envs.rattler_exit import needs_hard_exit  # PyO3/pyo3-async-runtimes#40, version-gated
+
+        if needs_hard_exit():
+            _exit_without_teardown(code)
     sys.exit(code)
 
 
@@ -193,7 +207,7 @@ def _exit_without_teardown(code: int) -> None:
 
     py-rattler 0.28's native worker threads can crash the teardown that follows a solve (SIGSEGV or
     SIGABRT at exit in roughly half the runs, turning exit code 1 into 139); everything is written by
-    now, so flush the streams and exit directly.
+    now, so flush the streams and exit directly. Upstream and version gate: ``dlsetup.envs.rattler_exit``.
     """
     import os
 

@@ -28,8 +28,18 @@ def detect_language(environ: os._Environ[str] | dict[str, str] | None = None) ->
     return "en"
 
 
+class UnsupportedLanguage(ValueError):
+    """``--lang`` names a language with no catalog (the CLI turns it into a usage error)."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+        super().__init__(lang)
+
+
 def set_language(lang: str | None) -> str:
-    """Set the output language; ``None`` means detect from the environment. Returns the language."""
+    """Set the output language; ``None`` means detect from the environment. Returns the language.
+
+    Raises :class:`UnsupportedLanguage` for a language with no catalog."""
     global _current
     if lang is None:
         lang = detect_language()
@@ -37,9 +47,7 @@ def set_language(lang: str | None) -> str:
     if lang.startswith("zh"):
         lang = "zh"
     if lang not in SUPPORTED:
-        from dlsetup.errors import UsageError
-
-        raise UsageError("core.error.unknown_lang", lang=lang, supported=", ".join(SUPPORTED))
+        raise UnsupportedLanguage(lang)
     _current = lang
     return lang
 

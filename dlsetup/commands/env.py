@@ -8,11 +8,12 @@ from dlsetup.cli import common_options
 from dlsetup.output import emit
 from dlsetup.result import Result
 
-BACKEND_CHOICE = click.Choice(["auto", "rattler", "conda", "mamba", "micromamba"], case_sensitive=False)
+BACKEND_CHOICE = click.Choice(["auto", "rattler", "conda", "mamba", "micromamba", "venv"], case_sensitive=False)
 _backend_opt = click.option(
     "--backend", type=BACKEND_CHOICE, default=None,
-    help="Environment engine: embedded rattler, or the conda/mamba/micromamba command line "
-         "(default: $DLSETUP_BACKEND, else a conda-family tool if one is installed, else rattler).",
+    help="Environment engine: embedded rattler, the conda/mamba/micromamba command line, or venv (no conda: "
+         "uv, else python -m venv + pip) (default: $DLSETUP_BACKEND, else a conda-family tool if one is "
+         "installed, else rattler).",
 )
 
 
@@ -53,8 +54,10 @@ def create() -> None:
               help="Solve as if the driver supported CUDA VERSION (like CONDA_OVERRIDE_CUDA); '' means no GPU.")
 @click.option("--pip-index-url", metavar="URL", help="Index for the pip section (default: the resolver's, else pip's own config).")
 @click.option("--offline", is_flag=True, help="Use only cached channel metadata (no network).")
+@click.option("--from-bundle", "from_bundle", metavar="DIR|TAR",
+              help="Install from a bundle made by `dlsetup download` or `env pack`, with no network.")
 def create_env(name, specs, python, file, recipe, channels, backend, dry_run, snapshot, gpu, cuda, pip_index_url,
-               offline):
+               offline, from_bundle):
     """Create environment NAME from package specs, a file, or a recipe fitted to this machine.
 
     NAME is a name (placed in conda's first writable envs dir and registered in
@@ -71,15 +74,29 @@ def create_env(name, specs, python, file, recipe, channels, backend, dry_run, sn
       dlsetup create env sci --python 3.12 numpy scipy
       dlsetup create env course -f envs/course.yml
       dlsetup create env repro -f conda-lock.yml
+      dlsetup create env dl --recipe pytorch --backend venv   # no conda: uv
       dlsetup --json create env demo numpy --dry-run
+      dlsetup create env dl --from-bundle bundle.tar   # offline, from `dlsetup download`
     """
     from dlsetup.envs import api, render
     from dlsetup.hw.db import gpus_from_env
+    from dlsetup.mirror.api import torch_wheel_source
 
+    if from_bundle:
+        from dlsetup.offline.bundle import install_bundle
+
+        if specs or file or recipe or channels or python:
+            from dlsetup.errors import UsageError
+
+            raise UsageError("download.error.bundle_with_specs")
+        r = install_bundle(name, from_bundle, backend=_b(backend), dry_run=dry_run)
+        return emit(Result(command="create env", data=r, exit_code=0, render_text=render.create))
     r = api.create_env(name, list(specs), python=python, file=file, recipe=recipe, channels=list(channels),
                        backend=_b(backend), dry_run=dry_run, snapshot=snapshot, cuda=cuda, offline=offline,
-                       pip_index_url=pip_index_url, gpu=gpu or (gpus_from_env() if recipe else ()))
-    return emit(Result(command="create env", data=r, exit_code=0, render_text=render.create))
+                       pip_index_url=pip_index_url, wheel_source=torch_wheel_source,
+                       gpu=gpu or (gpus_from_env() if recipe else ()))
+    # a plan that could not be solved is a failed check, as conda's --dry-run exits 1 then
+    return emit(Result(command="create env", data=r, exit_code=0 if r.solved else 1, render_text=render.create))
 
 
 @click.group("env", context_settings={"help_option_names": ["-h", "--help"]})
@@ -118,8 +135,9 @@ def env_list(backend):
 @env.command("export")
 @common_options
 @click.argument("name")
-@click.option("--format", "fmt", type=click.Choice(["yaml", "explicit", "lock", "requirements"]), default="yaml",
-              show_default=True, help="environment.yml, @EXPLICIT urls, conda-lock.yml, or `conda list -e` form.")
+@click.option("--format", "fmt", type=click.Choice(["yaml", "explicit", "lock", "requirements", "pylock"]),
+              default=None, help="environment.yml (default), @EXPLICIT urls, conda-lock.yml, `conda list -e` form; "
+                                 "for a venv environment pylock (PEP 751, its default) or requirements (with hashes).")
 @click.option("--from-history", is_flag=True, help="Only the specs that were asked for (yaml; leaves pip out, like conda).")
 @click.option("--no-builds", is_flag=True, help="name=version without build strings (yaml, requirements).")
 @click.option("-o", "--file", "output", metavar="FILE", help="Write to FILE (atomically) instead of stdout.")
@@ -134,9 +152,12 @@ def env_export(name, fmt, from_history, no_builds, output, backend):
       dlsetup env export dl --format explicit -o spec.txt
       dlsetup env export dl --format lock -o conda-lock.yml
       dlsetup env export dl --format requirements
+      dlsetup env export dl-venv --format pylock -o pylock.toml
     """
     from dlsetup.envs import api, render
 
+    if fmt is None:
+        fmt = api.default_export_format(name)
     r = api.export_env(name, fmt, from_history=from_history, no_builds=no_builds, output=output, backend=_b(backend))
     return emit(Result(command="env export", data=r, render_text=render.export))
 
@@ -194,7 +215,8 @@ def env_lock(files, platforms, output, cuda, pip_index_url, pypi_mapping, backen
 @env.command("install")
 @common_options
 @click.argument("name")
-@click.option("-f", "--file", "lockfile", required=True, metavar="conda-lock.yml", help="The lock file to install.")
+@click.option("-f", "--file", "lockfile", required=True, metavar="conda-lock.yml|pylock.toml",
+              help="The lock file to install (a pylock.toml makes a virtual environment).")
 @_backend_opt
 @click.option("--dry-run", is_flag=True, help="List what would be installed.")
 def env_install(name, lockfile, backend, dry_run):
@@ -204,11 +226,32 @@ def env_install(name, lockfile, backend, dry_run):
     Examples:
       dlsetup env install dl -f conda-lock.yml
       dlsetup env install dl -f conda-lock.yml --dry-run
+      dlsetup env install dl2 -f pylock.toml
     """
     from dlsetup.envs import api, render
 
     r = api.install_env(name, lockfile, backend=_b(backend), dry_run=dry_run)
     return emit(Result(command="env install", data=r, render_text=render.create))
+
+
+@env.command("pack")
+@common_options
+@click.argument("name")
+@click.option("-o", "--output", "out", required=True, metavar="FILE|DIR", help="The bundle: a .tar file, or a folder.")
+def env_pack(name, out):
+    """Bundle environment NAME (its package archives and wheels, verified) for an offline machine.
+
+    \b
+    Examples:
+      dlsetup env pack dl -o dl.tar
+      dlsetup create env dl --from-bundle dl.tar     # on the other machine, no network
+    """
+    from pathlib import Path
+
+    from dlsetup.offline import bundle, render
+
+    r = bundle.pack_env(name, Path(out).expanduser().resolve(), tar=out.endswith(".tar"))
+    return emit(Result(command="env pack", data=r, exit_code=0 if r.ok else 1, render_text=render.bundle))
 
 
 @env.command("remove")
@@ -228,3 +271,34 @@ def env_remove(name, backend, dry_run):
 
     r = api.remove_env(name, backend=_b(backend), dry_run=dry_run)
     return emit(Result(command="env remove", data=r, render_text=render.remove))
+
+
+@env.command("activate")
+@common_options
+@click.argument("name")
+@click.option("--shell", type=click.Choice(["bash", "zsh", "fish", "powershell", "cmd"]), default=None,
+              help="The shell to print for (default: $SHELL on Unix; PowerShell or cmd on Windows).")
+def env_activate(name, shell):
+    """Print the lines that activate environment NAME in your shell (no shell hook needed).
+
+    Works for conda-family environments (PATH, CONDA_PREFIX, the environment's variables and its
+    etc/conda/activate.d scripts) and for virtual environments (their own activate script).
+
+    \b
+    Examples:
+      eval "$(dlsetup env activate dl)"                       # bash, zsh
+      dlsetup env activate dl --shell fish | source
+      dlsetup env activate dl --shell powershell | Invoke-Expression
+      dlsetup --json env activate dl --shell cmd
+    """
+    from dlsetup.envs import activation, api
+    from dlsetup.envs.locations import looks_like_path
+
+    prefix = api.find_env_prefix(name)
+    act = activation.activation_for(prefix, None if looks_like_path(name) else name)
+    sh = shell or activation.detect_shell()
+    r = activation.ActivateResult(name=act.name, prefix=str(prefix), kind=act.kind, shell=sh,
+                                  lines=activation.script_lines(act, sh))
+    return emit(Result(command="env activate", data=r,
+                       render_text=lambda console, data: console.print("\n".join(data.lines), markup=False,
+                                                                       highlight=False, soft_wrap=True)))

@@ -14,7 +14,7 @@ newest release, then the newest CUDA line. Never falls back to a CPU build on a 
 when nothing fits it says why and what would change the answer (exit code 1).
 
 \b
-PACKAGES: torch (default), torchvision, torchaudio, tensorflow, jax, paddlepaddle, onnxruntime,
+PACKAGES: torch (default), torchvision, torchaudio, tensorflow, jax, paddlepaddle, onnxruntime, mindspore,
 with optional version specifiers (torch==2.6.*).
 
 \b
@@ -35,6 +35,7 @@ Examples:
   dlsetup resolve --snapshot node7.json                                # a saved doctor snapshot
   dlsetup resolve torch --no-gpu                                       # CPU-only build
   dlsetup resolve torch --check-index                                  # are the wheels really there?
+  dlsetup resolve jax --refresh                                        # with the index's newest releases
 """
 
 
@@ -57,17 +58,21 @@ Examples:
 @click.option("--explain", is_flag=True, help="Show every rejected candidate and the source of every fact.")
 @click.option("--check-index", is_flag=True, help="Ask the index whether the chosen wheels exist for this platform.")
 @click.option("--index-url", metavar="URL", help="With --check-index: ask this index instead of the chosen one.")
+@click.option("--refresh", is_flag=True, help="First fetch the newest release data from the package index "
+              "(same as dlsetup compat refresh).")
 @common_options
 def resolve(packages, snapshot, os_name, arch, python, driver, gpu, gpu_cc, no_gpu, glibc, cuda, explain, check_index,
-            index_url):
+            index_url, refresh):
     from dlsetup import exitcodes
     from dlsetup.hw.db import gpus_from_env
+    from dlsetup.mirror.api import torch_wheel_source
     from dlsetup.output import emit
     from dlsetup.resolve.render import render
     from dlsetup.resolve.service import run
     from dlsetup.result import Result
 
-    res = run(packages, cuda=cuda, explain=explain, check_index=check_index, index_url=index_url,
+    res = run(packages, cuda=cuda, explain=explain, check_index=check_index, index_url=index_url, refresh=refresh,
+              wheel_source=torch_wheel_source,
               snapshot=snapshot, os=os_name, arch=arch, python=python, driver=driver, gpu_cc=gpu_cc,
               no_gpu=no_gpu, glibc=glibc, gpu=gpu or gpus_from_env())
     return emit(Result(command="resolve", data=res, exit_code=exitcodes.OK if res.ok else exitcodes.FAILED,

@@ -69,7 +69,7 @@ def verify(quick: bool, full: bool, device: str, python: str | None, env_name: s
 
     plan = make_plan(quick=quick, full=full, device=device, only=only, skip=skip, perf=perf, burn=burn, dcgm=dcgm,
                      distributed=distributed, nproc=nproc, rebuild=rebuild, stage_timeouts=stage_timeouts)
-    result = run_verify(plan, target_python(python, env_name), report=report)
+    result = run_verify(plan, target_python(python, env_name, env_python=_env_python), report=report)
     code = 1 if result.status == "fail" else 0
     if result.distributed and result.distributed.get("rank") not in (0, None):
         # Other ranks stay silent on stdout: rank 0 prints the combined result and sets the job's exit code.
@@ -87,3 +87,10 @@ def verify(quick: bool, full: bool, device: str, python: str | None, env_name: s
             return code
         return 0 if dist.details.get("gathered") else 1
     return emit(Result(command="verify", data=result, exit_code=code, render_text=render))
+
+
+def _env_python(name: str):
+    """The interpreter of environment ``name`` (envs' answer, composed here so verify need not import envs)."""
+    from dlsetup.envs.api import env_python, find_env_prefix
+
+    return env_python(find_env_prefix(name))

@@ -125,10 +125,16 @@ def pypi_default(release: dict[str, Any], platform: str) -> str | None:
     return release.get("pypi_default", {}).get(platform)
 
 
-def companion(release: dict[str, Any], package: str, torch_version: str) -> str | None:
-    """The torchvision / torchaudio version that pairs with ``torch_version`` (None when there is none)."""
+def companion(release: dict[str, Any], package: str, torch_version: str, variant: str | None = None) -> str | None:
+    """The torchvision / torchaudio version that pairs with ``torch_version`` (None when there is none). A
+    companion build that names its torch releases (torchaudio 2.11.1 for the cu132 builds) wins for its variants."""
+    public = torch_version.split("+", 1)[0]
+    if variant is not None:
+        for row in rows("pytorch", "companion_build"):
+            if row["package"] == package and public in row.get("torch", ()) and variant in row["variants"]:
+                return row["version"]
     table = release.get(package) or {}
-    return table.get(torch_version.split("+", 1)[0])
+    return table.get(public)
 
 
 def companion_builds(package: str, version: str) -> list[dict[str, Any]]:
@@ -147,8 +153,9 @@ def companion_build_for(package: str, version: str, variant: str) -> tuple[dict[
     return None, bool(builds)
 
 
-def python_range(release: dict[str, Any]) -> tuple[str, str]:
-    lo, hi = release["python"]
+def python_range(release: dict[str, Any], version: str | None = None) -> tuple[str, str]:
+    """The release's Python range; a patch release that differs says so in ``python_by_version``."""
+    lo, hi = (release.get("python_by_version") or {}).get(str(version or "").split("+", 1)[0]) or release["python"]
     return lo, hi
 
 

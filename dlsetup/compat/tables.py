@@ -27,6 +27,7 @@ ROW_KEYS: dict[str, tuple[str, ...]] = {
     "jax": ("arch_list", "release", "variant"),
     "paddle": ("arch_list", "release", "variant"),
     "onnxruntime": ("arch_list", "release", "variant"),
+    "mindspore": ("arch_list", "release", "variant"),
 }
 
 
@@ -54,16 +55,6 @@ def load(name: str) -> dict[str, Any]:
 
 
 def _cache_dir() -> Path:
-    """dlsetup's cache directory without importing platformdirs on Linux (same answer as paths.cache_dir)."""
-    import os
-    import sys
-
-    override = os.environ.get("DLSETUP_CACHE_DIR")
-    if override:
-        return Path(override)
-    if sys.platform.startswith("linux"):
-        base = os.environ.get("XDG_CACHE_HOME", "").strip() or os.path.expanduser("~/.cache")
-        return Path(base) / "dlsetup"
     from dlsetup.paths import cache_dir
 
     return cache_dir()

@@ -27,16 +27,20 @@ _cache: dict[tuple, tuple[Snapshot, BuildAdvice | None]] = {}
 
 def build_advice(snap: Snapshot, request: str = "torch", *, no_gpu: bool = False,
                  prefer: str = "pip") -> BuildAdvice | None:
-    """The resolver's answer for ``request`` on this machine, or None when it has none. Never raises."""
+    """The resolver's answer for ``request`` on this machine, or None when it has none (a usage error from the
+    resolver, e.g. a snapshot it cannot place). Anything else is dlsetup's own bug: it propagates to the
+    check runner, which reports the crashed check (with the traceback under ``-v``)."""
     from dlsetup.i18n import language
 
     key = (id(snap), request, no_gpu, prefer, language())
     hit = _cache.get(key)
     if hit is not None and hit[0] is snap:
         return hit[1]
+    from dlsetup.errors import DlsetupError
+
     try:
         advice = _ask_resolver(snap, request, no_gpu=no_gpu, prefer=prefer)
-    except Exception:  # the resolver is another capability: its failure must not break doctor
+    except DlsetupError:
         advice = None
     if len(_cache) > 64:
         _cache.clear()

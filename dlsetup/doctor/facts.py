@@ -25,7 +25,9 @@ def frameworks_named(snap: Snapshot, name: str) -> list[Framework]:
 
 def normalise(name: str) -> str:
     """PEP 503 name normalisation: ``Torch_Vision`` → ``torch-vision``."""
-    return re.sub(r"[-_.]+", "-", name).lower()
+    from dlsetup.util.names import canonical_name
+
+    return canonical_name(name)
 
 
 def nvidia_gpus_listed(snap: Snapshot) -> bool:

@@ -41,7 +41,13 @@ def run_checks(snap: Snapshot) -> tuple[list[Finding], list[str]]:
         names.append(name)
         try:
             produced = list(fn(snap) or [])
-        except Exception as exc:  # a bug in one check must not hide the others
+        except Exception as exc:  # boundary: a bug in one check must not hide the others; reported as dlsetup's
+            from dlsetup.output import settings
+
+            if settings.verbose:
+                import traceback
+
+                traceback.print_exc()
             produced = [finding("doctor.check_failed", WARNING, _group_of(name), evidence=[
                 ev("exception", error=f"{type(exc).__name__}: {exc}"[:300])], check_id=name,
                 commands=["dlsetup doctor --save-snapshot doctor-snapshot.json"])]

@@ -34,6 +34,13 @@ def _backend(name: str | None):
     return select_backend(name)
 
 
+def _backend_for(prefix: Path, name: str | None):
+    """The backend that owns an existing environment: a venv is always the venv backend's."""
+    if locations.is_venv(prefix):
+        return _backend("venv")
+    return _backend(name)
+
+
 def _check_free(name: str | None, prefix: Path) -> None:
     if os.path.lexists(prefix):
         raise UsageError("envs.error.exists", prefix=str(prefix))
@@ -54,7 +61,7 @@ def create_env(name: str, specs: list[str] | tuple[str, ...] = (), *, python: st
                file: str | None = None, recipe: str | None = None, channels: list[str] | tuple[str, ...] = (),
                backend: str | None = None, dry_run: bool = False, snapshot: str | None = None,
                cuda: str | None = None, offline: bool = False, pip_index_url: str | None = None,
-               gpu: list[str] | tuple[str, ...] = ()) -> CreateResult:
+               wheel_source=None, gpu: list[str] | tuple[str, ...] = ()) -> CreateResult:
     """``dlsetup create env NAME [SPEC…]`` — from specs, a file, or a recipe fitted to this machine (or to the GPUs
     ``gpu`` names)."""
     from dlsetup.envs import specfile
@@ -77,7 +84,10 @@ def create_env(name: str, specs: list[str] | tuple[str, ...] = (), *, python: st
     if recipe:
         from dlsetup.envs import recipes
 
-        spec, plan = recipes.plan(recipe, python=python, snapshot=snap, snapshot_path=snapshot, gpu=gpu)
+        if python is None and snap is None and (backend or os.environ.get("DLSETUP_BACKEND")) == "venv":
+            python = _local_python_for(recipes.load(recipe)["python"])  # a venv cannot bring its own Python
+        spec, plan = recipes.plan(recipe, python=python, snapshot=snap, snapshot_path=snapshot,
+                                  wheel_source=wheel_source, gpu=gpu)
         warnings += plan.warnings
         spec.conda += list(specs)
     elif file:
@@ -103,12 +113,28 @@ def create_env(name: str, specs: list[str] | tuple[str, ...] = (), *, python: st
     return _backend(backend).create(req)
 
 
+def _local_python_for(candidates: list[str]) -> str | None:
+    """The first of a recipe's Python versions installed here (None: let the resolver choose, uv fetches it)."""
+    from dlsetup.envs.backends.venv import find_interpreter, find_uv
+
+    uv = find_uv()
+    for py in candidates:
+        if find_interpreter(str(py), uv) is not None:
+            return str(py)
+    return None
+
+
 def install_env(name: str, lockfile: str, *, backend: str | None = None, dry_run: bool = False) -> CreateResult:
     """``dlsetup env install NAME -f conda-lock.yml`` — conda packages, then pip packages, as locked."""
     from dlsetup.envs import specfile
     from dlsetup.envs.backends import CreateRequest
 
     path = Path(lockfile).expanduser().resolve()
+    if specfile.is_pylock(path):  # PEP 751: a virtual environment, whatever --backend says
+        env_name, prefix = locations.target_prefix(name)
+        _check_free(env_name, prefix)
+        return _backend("venv").install_lock(CreateRequest(name=env_name, prefix=prefix, spec=EnvSpec(kind="pylock"),
+                                                           dry_run=dry_run, lockfile=path))
     spec = specfile.read(path)
     if spec.kind != "conda-lock":
         raise UsageError("envs.error.not_a_lock", path=str(path))
@@ -123,7 +149,7 @@ def clone_env(source: str, dest: str, *, backend: str | None = None, dry_run: bo
     src = locations.find_prefix(source)
     env_name, prefix = locations.target_prefix(dest)
     _check_free(env_name, prefix)
-    return _backend(backend).clone(src, env_name, prefix, dry_run=dry_run)
+    return _backend_for(src, backend).clone(src, env_name, prefix, dry_run=dry_run)
 
 
 def export_env(name: str, fmt: str = "yaml", *, from_history: bool = False, no_builds: bool = False,
@@ -139,7 +165,9 @@ def export_env(name: str, fmt: str = "yaml", *, from_history: bool = False, no_b
     if no_builds and fmt in ("explicit", "lock"):
         raise UsageError("envs.error.flag_not_for_format", flag="--no-builds", format=fmt)
     prefix = locations.find_prefix(name)
-    result = _backend(backend).export(prefix, fmt, from_history=from_history, no_builds=no_builds)
+    if fmt == "pylock" and not locations.is_venv(prefix):
+        raise UsageError("envs.error.pylock_needs_venv", prefix=str(prefix))
+    result = _backend_for(prefix, backend).export(prefix, fmt, from_history=from_history, no_builds=no_builds)
     if output:
         out = Path(output).expanduser().resolve()
         try:
@@ -148,6 +176,15 @@ def export_env(name: str, fmt: str = "yaml", *, from_history: bool = False, no_b
             raise UsageError("core.error.not_writable", path=str(out), reason=exc.strerror or str(exc)) from None
         result.output = str(out)
     return result
+
+
+def default_export_format(name: str) -> str:
+    """``yaml`` for conda-family environments, ``pylock`` for virtual environments."""
+    try:
+        prefix = locations.find_prefix(name)
+    except UsageError:
+        return "yaml"  # export_env reports the unknown name
+    return "pylock" if locations.is_venv(prefix) else "yaml"
 
 
 def lock_env(files: list[str], platforms: list[str] | None = None, output: str | None = None, *,
@@ -162,21 +199,11 @@ def lock_env(files: list[str], platforms: list[str] | None = None, output: str |
             raise UsageError("core.error.file_not_found", path=str(p))
     out = Path(output).expanduser() if output else Path.cwd() / "conda-lock.yml"
     if pip_index_url is None:
-        pip_index_url = configured_pip_index()
+        from dlsetup.envs.pip import configured_index
+
+        pip_index_url = configured_index()
     return _backend(backend).lock(paths, list(platforms or []) or None, out, cuda=cuda, pip_index_url=pip_index_url,
                                   pypi_mapping=pypi_mapping)
-
-
-def configured_pip_index() -> str | None:
-    """The pip index the user applied with ``dlsetup mirror`` (helper M's API), if any."""
-    try:
-        from dlsetup.mirror.api import pip_index_url
-    except ImportError:
-        return None
-    try:
-        return pip_index_url()
-    except Exception:  # noqa: BLE001 - a broken pip config must not break locking
-        return None
 
 
 def remove_env(name: str, *, backend: str | None = None, dry_run: bool = False) -> RemoveResult:
@@ -194,7 +221,7 @@ def remove_env(name: str, *, backend: str | None = None, dry_run: bool = False) 
         b = _backend(backend)
         return RemoveResult(name=name if not locations.looks_like_path(name) else None, prefix=str(prefix),
                             removed=False, backend=b.name)
-    return _backend(backend).remove(prefix)
+    return _backend_for(prefix, backend).remove(prefix)
 
 
 def list_envs(*, backend: str | None = None) -> EnvList:

@@ -20,7 +20,7 @@ from typing import Any
 
 from dlsetup.envs.model import Package
 
-FORMATS = ("yaml", "explicit", "lock", "requirements")
+FORMATS = ("yaml", "explicit", "lock", "requirements", "pylock")  # pylock: venv environments (PEP 751)
 _PLAIN = re.compile(r"^[A-Za-z0-9_/.][A-Za-z0-9_.\-=<>!*,/:@+~ \[\]'|]*$")
 HEADER = ("# This file may be used to create an environment using:\n"
           "# $ conda create --name <env> --file <this file>\n")
@@ -81,9 +81,9 @@ def to_requirements(records: list[dict[str, Any]], pip_packages: list[Package], 
 
 def to_lock(prefix: Path, records: list[dict[str, Any]], pip_packages: list[Package], platform: str) -> tuple[str, list[str]]:
     """A conda-lock v1 file for this environment; returns (text, names of pip packages it had to leave out)."""
-    from dlsetup.envs.locking import import_conda_lock
+    from dlsetup.envs.locking import require_conda_lock
 
-    import_conda_lock()
+    require_conda_lock()  # the optional dlsetup[lock] extra; says how to get it when missing
     from conda_lock.lockfile import write_conda_lock_file
     from conda_lock.lockfile.v2prelim.models import HashModel, LockedDependency, Lockfile, LockMeta
     from conda_lock.models.channel import Channel

@@ -50,9 +50,9 @@ def root_prefix() -> Path | None:
 
 def envs_dirs() -> list[Path]:
     """conda's ``envs_dirs`` in priority order."""
-    from dlsetup.envs import condarc
+    from dlsetup.toolconfig import conda
 
-    rc = condarc.load()
+    rc = conda.load()
     configured = [Path(os.path.expandvars(p)).expanduser() for p in rc.get("envs_dirs", [])]
     defaults: list[Path] = []
     root = root_prefix()
@@ -92,7 +92,27 @@ def looks_like_path(name: str) -> bool:
 
 
 def is_env(prefix: Path) -> bool:
-    return (prefix / "conda-meta").is_dir()
+    return (prefix / "conda-meta").is_dir() or is_venv(prefix)
+
+
+def is_venv(prefix: Path) -> bool:
+    """A virtual environment made by ``--backend venv`` (``pyvenv.cfg`` plus dlsetup's marker)."""
+    return (prefix / "pyvenv.cfg").is_file() and (prefix / "etc" / "dlsetup" / "venv.json").is_file()
+
+
+def venv_registry_path() -> Path:
+    """dlsetup's list of venvs made at a path (conda drops non-conda entries from its environments.txt)."""
+    from dlsetup.paths import state_dir
+
+    return state_dir() / "venvs.txt"
+
+
+def read_venv_registry() -> list[Path]:
+    try:
+        text = venv_registry_path().read_text(encoding="utf-8")
+    except OSError:
+        return []
+    return [Path(line.strip()) for line in text.splitlines() if line.strip()]
 
 
 def read_registry() -> list[Path]:
@@ -183,7 +203,7 @@ def known_envs() -> list[tuple[str | None, Path, bool]]:
                 continue
             key = os.path.normcase(str(child))
             found.setdefault(key, (child.name, child, any(_same(child, r) for r in registered)))
-    for p in registered:
+    for p in registered + [v for v in read_venv_registry() if is_venv(v)]:
         key = os.path.normcase(str(p))
         if key not in found:
             name = p.name if any(_same(p.parent, d) for d in dirs) else None
@@ -207,7 +227,7 @@ def find_prefix(name_or_path: str) -> Path:
         p = d / name_or_path
         if is_env(p):
             return p
-    for p in read_registry():
+    for p in read_registry() + read_venv_registry():
         if p.name == name_or_path and is_env(p):
             return p
     raise UsageError("envs.error.unknown_env", name=name_or_path)

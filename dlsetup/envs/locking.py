@@ -1,4 +1,4 @@
-"""``conda-lock.yml`` through conda-lock's own code, with py-rattler as the solver (research §4.3-2).
+"""``conda-lock.yml`` through conda-lock's own code, with py-rattler as the solver.
 
 conda-lock parses the inputs, builds its fake virtual-package channel, solves the pip section with its
 vendored Poetry resolver, applies categories, hashes and writes the file; only the conda solve is swapped:
@@ -17,6 +17,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import secrets
 import threading
 import time
@@ -31,6 +32,29 @@ from dlsetup.errors import OperationFailed, UsageError
 FAKE_CHANNEL_MARK = "conda-lock-fake-repodata"  # conda_lock.virtual_package: the fake channel's dir name
 EXECUTABLE_LABEL = "dlsetup-rattler-in-process"  # what conda-lock sees as its "conda"
 _PATCH_LOCK = threading.Lock()
+
+
+def conda_lock_available() -> str | None:
+    """None when conda-lock (the ``dlsetup[lock]`` extra) can be imported, else why not."""
+    import importlib.util
+
+    try:
+        found = importlib.util.find_spec("conda_lock")
+    except (ImportError, ValueError) as exc:
+        return str(exc) or type(exc).__name__
+    return None if found is not None else "No module named 'conda_lock'"
+
+
+def require_conda_lock() -> None:
+    """A UsageError saying how to get conda-lock when the optional extra is not installed."""
+    why = conda_lock_available()
+    if why is None:
+        try:
+            import_conda_lock()
+            return
+        except ImportError as exc:
+            why = str(exc)
+    raise UsageError("envs.error.lock_needs_extra", reason=why)
 
 
 def import_conda_lock() -> None:
@@ -163,11 +187,20 @@ def lock(files: list[Path], platforms: list[str] | None, out: Path, *, cuda: str
 
     start = time.perf_counter()
     files = [Path(f).expanduser().resolve() for f in files]
+    require_conda_lock()
     file_platforms: list[str] = []
+    from dlsetup.envs.model import EnvSpec
+
+    where = EnvSpec()  # every spec's file:line, to name it when the solve fails
     for f in files:
         spec = specfile.read(f)  # validates the file (UsageError naming it)
+        for key, value in spec.origins.items():
+            where.origins.setdefault(key, value)
+        where.channels += [c for c in spec.channels if c not in where.channels]
         if spec.kind != "environment-yaml":
             raise UsageError("envs.error.lock_input", path=str(f))
+        if not spec.has_dependencies:  # conda-lock would fail with a bare KeyError: 'dependencies'
+            raise UsageError("envs.error.no_dependencies", path=str(f))
         file_platforms += [p for p in spec.platforms if p not in file_platforms]
     chosen = list(dict.fromkeys(platforms or file_platforms or [current_platform()]))
     _validate_platforms(chosen)
@@ -189,7 +222,11 @@ def lock(files: list[Path], platforms: list[str] | None, out: Path, *, cuda: str
         text = tmp.read_text(encoding="utf-8").replace(tmp.name, out.name)
         tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, out)
-    except (UsageError, OperationFailed):
+    except (UsageError, OperationFailed) as exc:
+        from dlsetup.envs import channels as chmod
+        from dlsetup.envs import origins
+
+        origins.name_origin(exc, where, chmod.channel_urls(where.channels))
         raise
     except Exception as exc:  # noqa: BLE001 - conda-lock / Poetry raise many types; each becomes one line
         from dlsetup.envs.errors import explain
@@ -236,14 +273,88 @@ def channel_of_url(url: str) -> str:
     return url.rsplit("/", 2)[0] if url.count("/") >= 3 else url
 
 
-def read_lock(path: Path, platform: str) -> tuple[list, list[dict[str, Any]], list[str]]:
-    """(conda RepoDataRecords, pip entries {name, version, url, sha256}, channels) of one platform."""
+def normalize_conda_lock(data: dict) -> dict:
+    """A conda-lock file as py-rattler 0.28 reads it, whichever conda-lock wrote it.
+
+    Three shapes real files have that rattler rejects (all in conda/conda-lock's own tests):
+    - conda-lock 1.x files have no ``version:`` and list channels as strings (``tests/test-lockfile/
+      conda-lock.yml``: ``invalid type: string "conda-forge", expected struct Channel``);
+    - conda-lock writes a pip package's dependency constraints in Poetry's syntax — ``'*'`` (2.x/3.x,
+      ``tests/test-v2-to-v3-upgrade/conda-lock-v3.0.3.yml``) or ``>=2.0.2,<3.0.5 || >3.0.5`` (1.x,
+      ``tests/test-pypi-resolve-gh155/conda-lock.yml``) — which is not PEP 440: ``data did not match any
+      variant of untagged enum MapOrVec``;
+    - a pip package from git records the 40-hex commit as its ``sha256`` (same file: ``failed to parse
+      digest``). That hash is dropped (the URL still pins the commit); every other hash is kept.
+    """
+    out = dict(data)
+    out.setdefault("version", 1)
+    meta = dict(out.get("metadata") or {})
+    meta["channels"] = [c if isinstance(c, dict) else {"url": str(c), "used_env_vars": []}
+                        for c in meta.get("channels") or []]
+    out["metadata"] = meta
+    packages = []
+    for pkg in out.get("package") or []:
+        pkg = dict(pkg)
+        if pkg.get("manager") == "pip":
+            deps = pkg.get("dependencies") or {}
+            if isinstance(deps, dict):
+                pkg["dependencies"] = {k: _pep440_or_empty(v) for k, v in deps.items()}
+        hashes = {k: v for k, v in dict(pkg.get("hash") or {}).items()
+                  if (k == "md5" and re.fullmatch(r"[0-9a-f]{32}", str(v)))
+                  or (k == "sha256" and re.fullmatch(r"[0-9a-f]{64}", str(v)))}
+        if hashes or pkg.get("manager") != "pip":
+            pkg["hash"] = hashes
+        else:  # a pip source pinned by a git commit: rattler wants no hash rather than an empty one
+            pkg.pop("hash", None)
+        packages.append(pkg)
+    out["package"] = packages
+    return out
+
+
+def _pep440_or_empty(constraint: object) -> str:
+    """A pip dependency's constraint if PEP 440 accepts it; ``''`` for ``*`` and Poetry's ``a || b`` forms
+    (only informative here: locked pip packages are installed with ``--no-deps``)."""
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    text = "" if constraint is None else str(constraint).strip()
+    try:
+        SpecifierSet(text)
+    except InvalidSpecifier:
+        return ""
+    return text
+
+
+def load_lock(path: Path):
+    """``rattler.LockFile`` of a conda-lock file of any conda-lock version (UsageError naming it if bad)."""
+    import tempfile
+
     from rattler import LockFile
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
 
     try:
-        lf = LockFile.from_path(path)
-    except Exception as exc:  # noqa: BLE001 - rattler's parse errors
-        raise UsageError("envs.error.bad_file", path=str(path), reason=str(exc).splitlines()[0]) from None
+        return LockFile.from_path(path)
+    except Exception as first:  # noqa: BLE001 - rattler's parse errors; try the known variants below
+        error = str(first).splitlines()[0]
+    try:
+        data = YAML(typ="safe", pure=True).load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, YAMLError, UnicodeDecodeError):
+        raise UsageError("envs.error.bad_file", path=str(path), reason=error) from None
+    if not isinstance(data, dict) or "package" not in data:
+        raise UsageError("envs.error.bad_file", path=str(path), reason=error)
+    with tempfile.TemporaryDirectory(prefix="dlsetup-lock-") as tmp:
+        fixed = Path(tmp) / "conda-lock.yml"
+        with fixed.open("w", encoding="utf-8") as fh:
+            YAML(typ="safe", pure=True).dump(normalize_conda_lock(data), fh)
+        try:
+            return LockFile.from_path(fixed)
+        except Exception:  # noqa: BLE001
+            raise UsageError("envs.error.bad_file", path=str(path), reason=error) from None
+
+
+def read_lock(path: Path, platform: str) -> tuple[list, list[dict[str, Any]], list[str]]:
+    """(conda RepoDataRecords, pip entries {name, version, url, sha256}, channels) of one platform."""
+    lf = load_lock(path)
     plats = [p for p in lf.platforms() if p.name == platform]
     if not plats:
         raise UsageError("envs.error.lock_platform", path=str(path), platform=platform,
@@ -258,8 +369,11 @@ def read_lock(path: Path, platform: str) -> tuple[list, list[dict[str, Any]], li
             r.channel = channel_of_url(r.url)
     pip_entries = []
     for pkg in env.pypi_packages_for_platform(plats[0]) or []:
-        hashes = pkg.hashes
-        sha = hashes.sha256.hex() if hashes is not None and hashes.sha256 else None
+        try:  # py-rattler 0.28 wraps a missing hash in a PackageHashes whose properties raise
+            sha256 = pkg.hashes.sha256 if pkg.hashes is not None else None
+        except AttributeError:
+            sha256 = None
+        sha = sha256.hex() if sha256 else None
         pip_entries.append({"name": pkg.name, "version": pkg.version, "url": pkg.location, "sha256": sha})
     channels = [str(c) for c in env.channels()]
     return records, pip_entries, channels

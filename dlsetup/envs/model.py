@@ -20,6 +20,10 @@ class EnvSpec:
     source: str = "arguments"  # "arguments", a file path, or "recipe:<name>"
     kind: str = "specs"  # "specs" | "environment-yaml" | "requirements" | "explicit" | "conda-lock"
     explicit_urls: list[str] = field(default_factory=list)  # @EXPLICIT files: url#md5 lines
+    explicit_platform: str | None = None  # an @EXPLICIT file's ``# platform:`` line
+    variables: dict[str, str] = field(default_factory=dict)  # ``variables:``, set in conda-meta/state as conda does
+    origins: dict[str, str] = field(default_factory=dict)  # spec -> "file:line" it was read from
+    has_dependencies: bool = True  # False: an environment.yml without a ``dependencies`` key
 
 
 @dataclass
@@ -34,6 +38,7 @@ class Package:
     url: str | None = None
     sha256: str | None = None
     md5: str | None = None
+    size: int | None = None  # bytes to download, when the channel's repodata says
 
 
 @dataclass
@@ -67,6 +72,7 @@ class CreateResult:
     specs: list[str] = field(default_factory=list)
     pip: list[str] = field(default_factory=list)
     pip_index_url: str | None = None
+    variables: dict[str, str] = field(default_factory=dict)  # environment variables set in the env (conda's)
     virtual_packages: list[str] = field(default_factory=list)
     packages: list[Package] = field(default_factory=list)
     pip_packages: list[Package] = field(default_factory=list)

@@ -132,9 +132,9 @@ def read_record(prefix: Path) -> dict[str, dict]:
 
 
 def _canon(name: str) -> str:
-    import re
+    from dlsetup.util.names import canonical_name
 
-    return re.sub(r"[-_.]+", "-", name).lower()
+    return canonical_name(name)
 
 
 def site_packages(prefix: Path) -> list[Path]:
@@ -173,3 +173,15 @@ def installed_by_pip(prefix: Path, owned: set[str] | None = None) -> list[Packag
             sha = known.get("sha256") if known.get("version") == dist.version else None
             out.append(Package(name=name, version=dist.version, manager="pip", url=url, sha256=sha))
     return out
+
+
+def configured_index() -> str | None:
+    """The index ``pip install`` would use with the user's pip configuration (None: PyPI)."""
+    from dlsetup.errors import UsageError
+    from dlsetup.toolconfig import pip
+    from dlsetup.toolconfig.readers import ConfigFileError
+
+    try:
+        return pip.index_url()
+    except ConfigFileError as exc:
+        raise UsageError("toolconfig.error.malformed", tool="pip", where=exc.where(), reason=exc.reason) from None

@@ -85,13 +85,15 @@ def describe_machine(machine) -> str:
 
 
 def plan(name: str, *, python: str | None = None, snapshot=None, snapshot_path: str | None = None,
-         gpu: list[str] | tuple[str, ...] = ()) -> tuple[EnvSpec, RecipePlan]:
-    """The environment a recipe means on this machine (or on the snapshot's, or for the GPUs named by ``gpu``:
-    names or PCI ids, as ``resolve --gpu``): spec + the resolver's story."""
+         wheel_source=None, machine=None, gpu: list[str] | tuple[str, ...] = ()) -> tuple[EnvSpec, RecipePlan]:
+    """The environment a recipe means on this machine (or on the snapshot's, or on ``machine``, or for the GPUs named
+    by ``gpu``: names or PCI ids, as ``resolve --gpu``): spec + the resolver's story."""
     from dlsetup.resolve import Request, apply_overrides, live_machine, machine_from_snapshot, resolve
 
     recipe = load(name)
-    if snapshot is not None:
+    if machine is not None:
+        base = machine
+    elif snapshot is not None:
         base = machine_from_snapshot(snapshot, source=f"snapshot {snapshot_path}")
     elif gpu:
         from dlsetup.resolve.machine import bare_machine
@@ -106,7 +108,7 @@ def plan(name: str, *, python: str | None = None, snapshot=None, snapshot_path: 
     machine = base
     for py in candidates:
         machine = apply_overrides(copy.deepcopy(base), python=py, no_gpu=recipe.get("variant") == "cpu")
-        resolution = resolve(Request(packages=list(recipe["frameworks"]), machine=machine))
+        resolution = resolve(Request(packages=list(recipe["frameworks"]), machine=machine, wheel_source=wheel_source))
         if resolution.ok:
             break
     assert resolution is not None
@@ -126,9 +128,9 @@ def plan(name: str, *, python: str | None = None, snapshot=None, snapshot_path: 
         spec.pip.append(f"--find-links {link}")  # 1.x-era torch_stable.html pages
     if index and recipe["pip"]:
         # the recipe's other pip packages are not on the framework's index: keep the user's index too
-        from dlsetup.envs.api import configured_pip_index
+        from dlsetup.envs.pip import configured_index
 
-        extras.append(configured_pip_index() or "https://pypi.org/simple")
+        extras.append(configured_index() or "https://pypi.org/simple")
     spec.pip_index_url = index
     spec.pip_extra_index_urls = list(dict.fromkeys(extras))
     from dlsetup.result import to_jsonable

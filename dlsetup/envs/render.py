@@ -57,6 +57,8 @@ def create(console, r: CreateResult) -> None:
         _p(console, "  " + t("envs.label.pip", specs=" ".join(r.pip), index=idx))
     if r.virtual_packages:
         _p(console, "  " + t("envs.label.virtual", packages=", ".join(r.virtual_packages)))
+    if r.variables:
+        _p(console, "  " + t("envs.label.variables", variables=", ".join(f"{k}={v}" for k, v in r.variables.items())))
     if not r.solved:
         _p(console, "  " + t("envs.label.not_solved", reason=r.solve_error or "?"))
     if r.packages or r.pip_packages:

@@ -1,7 +1,7 @@
 """py-rattler plumbing shared by the rattler backend and the lock solver: caches, solve, install, progress.
 
 Caches are rattler's own (``$RATTLER_CACHE_DIR``, else ``~/.cache/rattler/cache``) so pixi and dlsetup
-share downloaded packages. py-rattler 0.28.0 quirks handled here (research §6.5): ``solve`` needs the
+share downloaded packages. py-rattler 0.28.0 quirks handled here: ``solve`` needs the
 virtual packages passed explicitly, and ``install(requested_specs=…)`` needs the wrapped PyMatchSpec.
 """
 
@@ -27,17 +27,46 @@ def gateway(offline: bool = False):
     return Gateway(cache_dir=cache_root() / "repodata", default_config=config)
 
 
-def validate_specs(specs: list[str]) -> None:
-    """Every spec parses as a conda MatchSpec, or a UsageError names the bad one."""
-    from rattler import MatchSpec
-
+def validate_specs(specs: list[str], origins: dict[str, str] | None = None) -> None:
+    """Every spec parses as conda parses it (``dlsetup.envs.matchspec``), or a UsageError names the bad one
+    (and the file and line it came from, when it came from a file)."""
+    from dlsetup.envs import matchspec
     from dlsetup.errors import UsageError
 
     for s in specs:
         try:
-            MatchSpec(s)
-        except Exception as exc:  # noqa: BLE001 - rattler's parse errors
-            raise UsageError("envs.error.bad_spec", spec=s, reason=str(exc).splitlines()[0]) from None
+            matchspec.to_matchspec(s)
+        except Exception as exc:  # noqa: BLE001 - SpecError, or rattler's parse errors
+            where = (origins or {}).get(s)
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            if where:
+                raise UsageError("envs.error.bad_spec_at", spec=s, where=where, reason=reason) from None
+            raise UsageError("envs.error.bad_spec", spec=s, reason=reason) from None
+
+
+def conda_request(channel_urls: list[str], specs: list[str]) -> tuple[list[str], list]:
+    """(channel URLs, rattler MatchSpecs) for a solve, as conda builds them.
+
+    Specs are parsed with conda's grammar (lenient), and a ``channel::name`` spec adds its channel to the
+    solve as conda's solver does, mapped through the user's configuration (so through their mirror) —
+    the spec then names that URL, so it matches the records the mirror serves.
+    """
+    from dlsetup.envs import channels as chmod
+    from dlsetup.envs import matchspec
+
+    urls = list(channel_urls)
+    out = []
+    for s in specs:
+        cs = matchspec.parse(s)
+        channel_url = None
+        if cs.channel and cs.channel != "nodefaults":
+            mapped = chmod.channel_urls([cs.channel])
+            channel_url = mapped[0] if mapped else None
+            for u in mapped:
+                if u not in urls:
+                    urls.append(u)
+        out.append(matchspec.to_matchspec(cs, channel_url))
+    return urls, out
 
 
 async def solve_records(channel_urls: list[str], specs: list[str], *, platform: str | None = None,
@@ -51,15 +80,18 @@ async def solve_records(channel_urls: list[str], specs: list[str], *, platform: 
     target = platform or current_platform()
     vps = for_platform(target) if virtual_packages is None else virtual_packages
     platforms = [target] if target == "noarch" else [target, "noarch"]
-    return await solve([Channel(u) for u in channel_urls], specs, gateway=gateway(offline), platforms=platforms,
-                       virtual_packages=vps, locked_packages=locked or None)
+    channel_urls, match_specs = conda_request(channel_urls, specs)
+    return await solve([Channel(u) for u in channel_urls], match_specs, gateway=gateway(offline),
+                       platforms=platforms, virtual_packages=vps, locked_packages=locked or None)
 
 
 async def install_records(records: list, target: Path, *, final_prefix: Path | None = None,
                           requested_specs: list[str] | None = None, reporter=None,
                           installed: list | None = None) -> None:
     """Link ``records`` into ``target`` (patching ``final_prefix`` into files when it is a staging dir)."""
-    from rattler import MatchSpec, install
+    from rattler import install
+
+    from dlsetup.envs.matchspec import to_matchspec
 
     kwargs = dict(target_prefix=target, cache_dir=cache_root() / "pkgs", show_progress=False, reporter=reporter,
                   installed_packages=installed)
@@ -68,8 +100,8 @@ async def install_records(records: list, target: Path, *, final_prefix: Path | N
     if requested_specs:
         try:
             # py-rattler 0.28.0 forwards this list unconverted: it needs the private PyMatchSpec
-            kwargs["requested_specs"] = [MatchSpec(s)._match_spec for s in requested_specs]
-        except (AttributeError, TypeError):
+            kwargs["requested_specs"] = [to_matchspec(s)._match_spec for s in requested_specs]
+        except (AttributeError, TypeError, ValueError):
             pass
     await install(records, **kwargs)
 
@@ -83,7 +115,8 @@ def record_package(record):
     sha = getattr(record, "sha256", None)
     return Package(name=record.name.normalized, version=str(record.version), build=str(record.build),
                    channel=redact_url(str(record.channel or "").rstrip("/")), url=redact_url(record.url),
-                   md5=md5.hex() if md5 else None, sha256=sha.hex() if sha else None)
+                   md5=md5.hex() if md5 else None, sha256=sha.hex() if sha else None,
+                   size=getattr(record, "size", None))
 
 
 class InstallProgress:

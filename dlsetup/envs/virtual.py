@@ -3,7 +3,7 @@
 * This machine: rattler's detection with conda's overrides honoured (``CONDA_OVERRIDE_CUDA`` and friends,
   rattler ``VirtualPackageOverrides.from_env``), or an explicit ``--cuda VER``.
 * Another platform (``-p osx-arm64`` or a snapshot of another machine): never detect — detection there is
-  wrong and can even fail (research §6.4). Use conda-lock's table ``default-virtual-packages.yaml`` (the
+  wrong and can even fail. Use conda-lock's table ``default-virtual-packages.yaml`` (the
   same numbers conda-lock locks with), adjusted from a snapshot when one is given.
 """
 
@@ -35,12 +35,21 @@ def _table() -> dict[str, dict[str, str]]:
     import importlib.util
     from pathlib import Path
 
-    import yaml  # a conda-lock dependency
+    import yaml  # pyyaml: a dlsetup dependency
 
-    # read the file without importing conda_lock (its import has side effects: see locking.import_conda_lock)
-    spec = importlib.util.find_spec("conda_lock")
-    root = Path(next(iter(spec.submodule_search_locations or [])))
-    text = (root / "default-virtual-packages.yaml").read_text(encoding="utf-8")
+    # read the file without importing conda_lock (its import has side effects: see locking.import_conda_lock);
+    # without the optional conda-lock (dlsetup[lock]), the copy shipped with dlsetup
+    try:
+        spec = importlib.util.find_spec("conda_lock")
+    except (ImportError, ValueError):
+        spec = None
+    if spec is not None and spec.submodule_search_locations:
+        root = Path(next(iter(spec.submodule_search_locations)))
+        text = (root / "default-virtual-packages.yaml").read_text(encoding="utf-8")
+    else:
+        from importlib import resources
+
+        text = resources.files("dlsetup.envs").joinpath("data/default-virtual-packages.yaml").read_text("utf-8")
     data = yaml.safe_load(text) or {}
     return {sub: {str(k): str(v) for k, v in (body.get("packages") or {}).items()}
             for sub, body in (data.get("subdirs") or {}).items()}

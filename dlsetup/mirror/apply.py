@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from dlsetup.errors import OperationFailed, UsageError
-from dlsetup.mirror import effective, journal, machine
+from dlsetup.mirror import journal, machine
 from dlsetup.mirror.catalog import Mirror, load_catalog
 from dlsetup.mirror.writers import Context, Message, Report, condaenv, load_toml, msg
 from dlsetup.mirror.writers import conda as conda_writer
@@ -27,11 +27,18 @@ from dlsetup.mirror.writers import pip as pip_writer
 from dlsetup.mirror.writers import pixi as pixi_writer
 from dlsetup.mirror.writers import torch as torch_writer
 from dlsetup.mirror.writers import uv as uv_writer
+from dlsetup.paths import home
+from dlsetup.toolconfig import conda as conda_cfg
+from dlsetup.toolconfig import hf as hf_cfg
+from dlsetup.toolconfig import layers
+from dlsetup.toolconfig import pip as pip_cfg
+from dlsetup.toolconfig import pixi as pixi_cfg
+from dlsetup.toolconfig import uv as uv_cfg
+from dlsetup.toolconfig import verify as verify_edit
 from dlsetup.util.redact import redact_url
 
 TOOLS = ("pip", "conda", "uv", "pixi", "torch", "hf")
 SCOPES = ("user", "env", "project")
-PAUSE_HOOK = "DLSETUP_MIRROR_TEST_PAUSE_FILE"  # tests: pause after the first file, to kill the process there
 
 
 @dataclass
@@ -89,12 +96,12 @@ def _which(env: dict[str, str], *names: str) -> bool:
 def detect_tools(env: dict[str, str], cwd: Path) -> set[str]:
     """Tools present on this machine (binary on PATH, or a config file of theirs exists)."""
     found = {"pip"} if _which(env, "pip", "pip3") or _pip_importable() else set()
-    if _which(env, "conda", "mamba", "micromamba") or env.get("CONDA_EXE") or effective.conda_files(env):
+    if _which(env, "conda", "mamba", "micromamba") or env.get("CONDA_EXE") or conda_cfg.files(env):
         found.add("conda")
-    if _which(env, "uv") or effective.uv_user_file(env).is_file() or effective.uv_project_file(cwd):
+    if _which(env, "uv") or uv_cfg.user_file(env).is_file() or uv_cfg.project_file(cwd):
         found.add("uv")
-    if _which(env, "pixi") or (effective.pixi_home(env) / "bin" / "pixi").exists() or \
-            any(p.is_file() for p in effective.pixi_files(env, cwd)) or effective.pixi_project_root(cwd):
+    if _which(env, "pixi") or (pixi_cfg.pixi_home(env) / "bin" / "pixi").exists() or \
+            any(p.is_file() for p in pixi_cfg.files(env, cwd)) or pixi_cfg.project_root(cwd):
         found.add("pixi")
     return found
 
@@ -126,7 +133,7 @@ def parse_tools(value: str | None) -> list[str] | None:
 
 
 def _project_uv_file(cwd: Path) -> Path:
-    found = effective.uv_project_file(cwd)
+    found = uv_cfg.project_file(cwd)
     if found:
         return found
     try:
@@ -156,14 +163,14 @@ def _plan_steps(tools: list[str], scope: str, env: dict[str, str], cwd: Path, ct
             if scope == "project":
                 skip(tool, "mirror.skip.no_project_scope", tool=tool)
                 continue
-            path = effective.pip_user_file(env) if scope == "user" else Path(venv or conda_prefix or "") / effective.PIP_BASENAME
+            path = pip_cfg.user_file(env) if scope == "user" else Path(venv or conda_prefix or "") / pip_cfg.basename()
             add(tool, path, pip_writer.reset if reset else pip_writer.apply)
         elif tool == "torch":
             if scope in ("user", "env"):
-                path = effective.pip_user_file(env) if scope == "user" else Path(venv or conda_prefix or "") / effective.PIP_BASENAME
+                path = pip_cfg.user_file(env) if scope == "user" else Path(venv or conda_prefix or "") / pip_cfg.basename()
                 add(tool, path, torch_writer.reset_pip if reset else torch_writer.apply_pip)
             if scope == "project" or ("uv" in tools and scope == "user"):
-                path = effective.uv_user_file(env) if scope == "user" else _project_uv_file(cwd)
+                path = uv_cfg.user_file(env) if scope == "user" else _project_uv_file(cwd)
                 add(tool, path, _uv_torch_only(reset))
         elif tool == "conda":
             if scope == "project":
@@ -171,7 +178,7 @@ def _plan_steps(tools: list[str], scope: str, env: dict[str, str], cwd: Path, ct
             elif scope == "env" and not conda_prefix:
                 skip(tool, "mirror.skip.conda_no_env")
             else:
-                path = effective._home(env) / ".condarc" if scope == "user" else Path(conda_prefix) / ".condarc"
+                path = home(env) / ".condarc" if scope == "user" else Path(conda_prefix) / ".condarc"
                 add(tool, path, conda_writer.reset if reset else conda_writer.apply)
         elif tool == "uv":
             if scope == "env":
@@ -180,20 +187,20 @@ def _plan_steps(tools: list[str], scope: str, env: dict[str, str], cwd: Path, ct
                     continue
                 add(tool, Path(conda_prefix) / "conda-meta" / "state", _uv_conda_env(reset))
                 continue
-            path = effective.uv_user_file(env) if scope == "user" else _project_uv_file(cwd)
+            path = uv_cfg.user_file(env) if scope == "user" else _project_uv_file(cwd)
             add(tool, path, _uv_fn(reset))
         elif tool == "pixi":
             if scope == "env":
                 skip(tool, "mirror.skip.pixi_no_env")
                 continue
             if scope == "project":
-                root = effective.pixi_project_root(cwd)
+                root = pixi_cfg.project_root(cwd)
                 if root is None:
                     skip(tool, "mirror.skip.pixi_no_project", cwd=str(cwd))
                     continue
                 path = root / ".pixi" / "config.toml"
             else:
-                path = effective.pixi_user_file(env)
+                path = pixi_cfg.user_file(env)
             add(tool, path, pixi_writer.reset if reset else pixi_writer.apply)
         elif tool == "hf":
             c = hf_ctx or ctx
@@ -206,7 +213,7 @@ def _plan_steps(tools: list[str], scope: str, env: dict[str, str], cwd: Path, ct
                 add(tool, Path(conda_prefix) / "conda-meta" / "state",
                     hf_writer.reset_conda_state if reset else hf_writer.apply_conda_state, c)
             else:
-                add(tool, effective.hf_snippet_file(env), hf_writer.reset_snippet if reset else hf_writer.apply_snippet, c)
+                add(tool, hf_cfg.snippet_file(env), hf_writer.reset_snippet if reset else hf_writer.apply_snippet, c)
     return steps, outcomes
 
 
@@ -268,14 +275,23 @@ def _read(path: Path) -> bytes | None:
         raise UsageError("mirror.error.not_readable", path=str(path), reason=exc.strerror or str(exc)) from None
 
 
+def _codec(path: Path) -> str:
+    """The encoding the file's tool decodes it with: pip uses the locale's (``_construct_parser``), the
+    TOML and YAML tools and dlsetup's own files UTF-8. An edit is written back in the same encoding."""
+    if path.name in ("pip.conf", "pip.ini"):
+        return pip_cfg.encoding()
+    return "utf-8"
+
+
 def _decode(path: Path, data: bytes | None, tool: str) -> str | None:
     if data is None:
         return None
+    codec = _codec(path)
     try:
-        return data.decode("utf-8")
+        return data.decode(codec)
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        raise UsageError("mirror.error.malformed", tool=tool, where=f"{path}:{line}", reason="not UTF-8 text") from None
+        raise UsageError("mirror.error.malformed", tool=tool, where=f"{path}:{line}", reason=f"not {codec} text") from None
 
 
 def _write_target(path: Path) -> Path:
@@ -462,17 +478,28 @@ def _execute(steps: list[_Step], result: ApplyResult, outcomes: dict[str, ToolOu
         o.notes += [n for n in report.notes if n not in o.notes]
         if report.skipped and not report.changes:
             o.status = "skipped"
-        if step.tool == "hf" and not reset and p.name == effective.HF_SNIPPET_NAME:
+        if step.tool == "hf" and not reset and p.name == hf_cfg.SNIPPET_NAME:
             result.hf_source = f"source {p}"
     changed = []
     for p in order:
-        new = text[p].encode("utf-8") if text[p] is not None else None
+        codec = _codec(p)
+        try:
+            new = text[p].encode(codec) if text[p] is not None else None
+        except UnicodeEncodeError:
+            raise UsageError("toolconfig.error.unsafe_edit", tool=tools_of[p][0], where=str(p),
+                             reason=f"the new text cannot be written in the file's encoding ({codec})") from None
         old = old_bytes[p]
         if new == old:
             result.files.append(FileOutcome(str(p), tools_of[p], "unchanged"))
             continue
+        old_text = old.decode(codec) if old is not None else None
+        try:  # re-read with the tool's own rules before anything is written
+            verify_edit.check(p, tools_of[p], old_text, text[p])
+        except verify_edit.EditRejected as exc:
+            raise UsageError("toolconfig.error.rejected_result", tool=tools_of[p][0], where=exc.path,
+                             reason=exc.reason) from None
         action = "created" if old is None else "deleted" if new is None else "modified"
-        diff = _diff(p, old.decode("utf-8") if old is not None else None, text[p]) if dry_run else None
+        diff = _diff(p, old_text, text[p]) if dry_run else None
         result.files.append(FileOutcome(str(p), tools_of[p], action, diff))
         changed.append((p, old, new))
     for o in outcomes.values():
@@ -486,11 +513,9 @@ def _execute(steps: list[_Step], result: ApplyResult, outcomes: dict[str, ToolOu
     result.journal_id = entry.id
     written: list[tuple[Path, bytes | None]] = []
     try:
-        for i, (p, old, new) in enumerate(changed):
+        for p, old, new in changed:
             journal.write_file(entry, p, "+".join(tools_of[p]), old, new)
             written.append((p, old))
-            if i == 0 and env.get(PAUSE_HOOK):
-                _pause(env)
     except OSError as exc:
         for p, old in reversed(written):
             try:
@@ -508,15 +533,11 @@ def _execute(steps: list[_Step], result: ApplyResult, outcomes: dict[str, ToolOu
     journal.finish(entry, "done")
 
 
-def _pause(env: dict[str, str]) -> None:
-    """Test hook: announce the pause (marker file), then wait until ``<marker>.release`` exists or
-    ``DLSETUP_MIRROR_TEST_PAUSE_S`` seconds pass. Only active when the variable is set."""
-    marker = Path(env[PAUSE_HOOK])
-    marker.write_text(str(os.getpid()))
-    release = marker.with_name(marker.name + ".release")
-    deadline = time.monotonic() + float(env.get("DLSETUP_MIRROR_TEST_PAUSE_S", "30"))
-    while time.monotonic() < deadline and not release.exists():
-        time.sleep(0.02)
+def _owner_id(value: str) -> str | None:
+    from dlsetup.mirror.catalog import load_catalog, owner_of
+
+    owner = owner_of(value, load_catalog()) if "://" in value else None
+    return owner.id if owner else None
 
 
 def _warn_masked(result: ApplyResult, env: dict[str, str], cwd: Path) -> None:
@@ -527,11 +548,13 @@ def _warn_masked(result: ApplyResult, env: dict[str, str], cwd: Path) -> None:
     from dlsetup.mirror.status import masked_label
 
     written_real = _same_file_set(written)
-    collected = effective.collect(env, cwd)
+    collected = layers.collect(env, cwd)
     seen = set()
     for f in collected.found:
         s = f.setting
-        if os.path.realpath(s.source) in written_real and not s.effective and f.masked_by and (s.source, s.key) not in seen:
+        # only what this run wrote (a value of the applied mirror): an older value it now masks is no warning
+        if os.path.realpath(s.source) in written_real and not s.effective and f.masked_by and (s.source, s.key) not in seen \
+                and _owner_id(s.value) == result.mirror:
             seen.add((s.source, s.key))
             result.warnings.append(msg("mirror.warn.masked", tool=s.tool, setting=s.key, file=s.source,
                                            by=masked_label(f.masked_by, f.masked_by_key)))

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from dlsetup.errors import UsageError
-from dlsetup.mirror.readers import ConfigFileError, parse_toml, read_text
+from dlsetup.toolconfig.readers import ConfigFileError, parse_toml, read_text
 
 LAYOUTS = ("simple", "flat", "stable_html")
 URL_FIELDS = ("pip", "pip_files", "conda", "python_install", "hf")

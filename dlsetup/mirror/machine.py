@@ -75,12 +75,12 @@ def default_variant() -> tuple[str | None, str]:
 
 
 def _from_resolver() -> str | None:
-    """Ask helper C's resolver which PyTorch build fits; None when it is missing or cannot tell."""
-    try:
-        from dlsetup.mirror.api import resolver_torch_variant
-    except ImportError:
-        return None
+    """Ask dlsetup's resolver which PyTorch build fits; None when it cannot tell (a usage error such as an
+    unreadable snapshot means "unknown" here: the caller then asks for ``--variant``)."""
+    from dlsetup.errors import DlsetupError
+    from dlsetup.mirror.api import resolver_torch_variant
+
     try:
         return resolver_torch_variant()
-    except Exception:
+    except DlsetupError:
         return None

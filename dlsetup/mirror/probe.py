@@ -23,10 +23,8 @@ import json
 import re
 import time
 from dataclasses import asdict, dataclass, field
-from html import unescape
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urljoin
 
 from dlsetup.mirror import machine
 from dlsetup.mirror.catalog import Mirror
@@ -36,7 +34,6 @@ DEFAULT_MAX_BYTES = 1 << 20  # 1 MiB per file check
 PAGE_MAX_BYTES = 8 << 20  # simple pages (torch's is large)
 DEFAULT_JOBS = 32
 DEFAULT_HF_REPO = "openai-community/gpt2"
-_ANCHOR = re.compile(r"<a\s[^>]*?href\s*=\s*[\"']([^\"']+)[\"'][^>]*>(.*?)</a\s*>", re.I | re.S)
 _REPODATA_START = re.compile(rb'^\s*\{\s*"(info|packages|packages\.conda|repodata_version|removed|signatures)"\s*:')
 MAGIC = {".whl": b"PK\x03\x04", ".zip": b"PK\x03\x04", ".conda": b"PK\x03\x04", ".tar.gz": b"\x1f\x8b",
          ".tgz": b"\x1f\x8b", ".tar.bz2": b"BZh"}
@@ -120,7 +117,9 @@ def user_agent() -> str:
 
 def normalize_name(name: str) -> str:
     """PEP 503 normalised project name."""
-    return re.sub(r"[-_.]+", "-", name).lower()
+    from dlsetup.util.names import canonical_name
+
+    return canonical_name(name)
 
 
 # ---------------------------------------------------------------------------------------- fetching
@@ -169,30 +168,15 @@ def _is_html(got: _Got) -> bool:
 
 def _anchors(html: str, base: str) -> list[tuple[str, str]]:
     """(filename, absolute URL) for every link on a simple / flat / find-links page."""
-    out = []
-    for href, text in _ANCHOR.findall(html):
-        href = unescape(href.strip())
-        url = urljoin(base, href)
-        name = unquote(re.sub(r"<[^>]+>", "", unescape(text)).strip()) or unquote(href.split("#")[0].rsplit("/", 1)[-1])
-        name = name.rsplit("/", 1)[-1]
-        out.append((name, url.split("#")[0]))
-    return out
+    from dlsetup.toolconfig.index import files_from_html
+
+    return [(f.filename, f.url) for f in files_from_html(html, base)]
 
 
 def _file_version(filename: str, project: str) -> str | None:
-    norm = normalize_name(project).replace("-", "_")
-    if filename.endswith(".whl"):
-        parts = filename[:-4].split("-")
-        if len(parts) >= 5 and normalize_name(parts[0]).replace("-", "_") == norm:
-            return parts[1]
-        return None
-    for ext in (".tar.gz", ".zip", ".tar.bz2", ".tgz"):
-        if filename.endswith(ext):
-            stem = filename[: -len(ext)]
-            m = re.match(r"^(.*?)-(\d[^-]*)$", stem)
-            if m and normalize_name(m.group(1)).replace("-", "_") == norm:
-                return m.group(2)
-    return None
+    from dlsetup.toolconfig.index import file_version
+
+    return file_version(filename, project)
 
 
 def _same_version(found: str, wanted: str) -> bool:
@@ -298,22 +282,18 @@ def _torch_page(m: Mirror, variant: str) -> str:
 
 
 def _pick_wheel(anchors: list[tuple[str, str]], variant: str, opts: ProbeOptions) -> tuple[str, str] | None:
-    from packaging.version import InvalidVersion, Version
+    from packaging.version import Version
+
+    from dlsetup.toolconfig.index import wheel
 
     tag = machine.python_tag(opts.python)
     best: tuple[Version, str, str] | None = None
     for name, url in anchors:
-        if not (name.startswith("torch-") and name.endswith(".whl")):
+        parsed = wheel(name)
+        if parsed is None or parsed[0] != "torch":
             continue
-        parts = name[:-4].split("-")
-        if len(parts) < 5:
-            continue
-        version, py, plat = parts[1], parts[-3], parts[-1]
-        try:
-            v = Version(version)
-        except InvalidVersion:
-            continue
-        if v.local != variant or tag not in py.split(".") or not machine.platform_matches(plat):
+        _, v, tags = parsed
+        if v.local != variant or not any(t.interpreter == tag and machine.platform_matches(t.platform) for t in tags):
             continue
         if opts.torch_version and v.public != Version(opts.torch_version).public:
             continue

@@ -8,9 +8,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dlsetup.mirror import effective, journal
+from dlsetup.mirror import journal
 from dlsetup.mirror.catalog import load_catalog, owner_of
 from dlsetup.mirror.writers import Message, msg
+from dlsetup.paths import home as home_dir
+from dlsetup.toolconfig import layers
+from dlsetup.toolconfig import pip as pip_cfg
 from dlsetup.util.redact import redact_url
 
 UPSTREAM = {
@@ -71,7 +74,7 @@ def status(environ: dict[str, str] | None = None, cwd: str | Path | None = None)
     env = dict(os.environ if environ is None else environ)
     where = Path(cwd) if cwd is not None else Path.cwd()
     catalog = load_catalog()
-    collected = effective.collect(env, where)
+    collected = layers.collect(env, where)
     current = journal.current_mirror()
     result = StatusResult(current={"mirror": current.mirror, "scope": current.scope, "journal_id": current.id,
                                    "time": current.time} if current else None)
@@ -91,12 +94,24 @@ def status(environ: dict[str, str] | None = None, cwd: str | Path | None = None)
             if not s.effective and f.masked_by and s.key != "parse-error":
                 result.notes.append(msg("mirror.status.masked", tool=tool, setting=s.key, source=redact_url(s.source),
                                         by=masked_label(redact_url(f.masked_by), f.masked_by_key)))
+        if tool == "uv":
+            # uv asks the non-default indexes (UV_INDEX, [[index]], extra-index-url) before the default one
+            first = next((f.setting.value for f in collected.found if f.setting.tool == "uv"
+                          and f.slot == "uv:index" and f.setting.effective), None)
+            if first:
+                ts.in_force = redact_url(first.split("=", 1)[1] if "=" in first and "://" not in
+                                         first.split("=", 1)[0] else first)
+        if tool == "conda" and collected.files.get("conda"):
+            # what conda-forge expands to after every mask (custom_multichannels, custom_channels, alias)
+            from dlsetup.toolconfig import conda as conda_cfg
+
+            ts.in_force = redact_url(conda_cfg.Channels(conda_cfg.load(env)).urls("conda-forge")[0])
         result.tools.append(ts)
-    home = effective._home(env)
+    home = home_dir(env)
     legacy = home / ".pip" / "pip.conf"
     if legacy.is_file() and str(legacy) in collected.files.get("pip", []):
         result.notes.append(msg("mirror.status.legacy_pip", path=str(legacy),
-                                    new=str(effective.pip_user_file(env))))
+                                    new=str(pip_cfg.user_file(env))))
     for n in collected.notes:
         key = {"parse-error": "mirror.status.parse_error", "files-ignored": "mirror.status.files_ignored",
                "no-config": "mirror.status.no_config", "config-file-replaces": "mirror.status.config_file_replaces"}[n.kind]
@@ -130,7 +145,7 @@ def uv_lock_pins(cwd: Path, catalog=None) -> dict[str, Any] | None:
     """Hosts other than PyPI that a project's uv.lock records (registry sources and file URLs)."""
     from urllib.parse import urlsplit
 
-    from dlsetup.mirror.readers import ConfigFileError, parse_toml, read_text
+    from dlsetup.toolconfig.readers import ConfigFileError, parse_toml, read_text
 
     path = find_uv_lock(cwd)
     if path is None:

@@ -36,7 +36,9 @@ def catalog() -> dict[str, Any]:
 
 
 def normalize(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
+    from dlsetup.util.names import canonical_name
+
+    return canonical_name(name)
 
 
 @dataclass

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dlsetup.settings_model import ConfigSetting  # re-exported: part of the snapshot schema
+from dlsetup.toolconfig.model import ConfigSetting  # re-exported: part of the snapshot schema
 from dlsetup.util.dc import SchemaError, from_dict, to_dict
 
 SNAPSHOT_KIND = "dlsetup.snapshot"
@@ -70,7 +70,6 @@ class NvidiaInfo:
     other_gpus: list[dict[str, Any]] = field(default_factory=list)  # AMD / Intel / Apple display devices
     # (doctor) where the libcuda rung loaded libcuda from, resolved ("/usr/lib/wsl/lib/libcuda.so.1")
     libcuda_path: str | None = None
-    # (probe) added by helper P
     nvml_version: str | None = None  # nvmlSystemGetNVMLVersion, "13.580.65.06"
     library_version: str | None = None  # version in the libnvidia-ml.so.1 file name: the user-space driver
     cuinit_error: str | None = None  # libcuda rung: "CUDA_ERROR_STUB_LIBRARY (34)", "... (802)", None when cuInit ok
@@ -119,7 +118,6 @@ class SystemInfo:
     hostname: str | None = None
     user: str | None = None
     home: str | None = None
-    # (probe) added by helper P
     distro_name: str | None = None  # PRETTY_NAME from os-release, "Ubuntu 22.04.4 LTS"
     container_evidence: list[str] = field(default_factory=list)  # "/.dockerenv", "/proc/1/cgroup: ...", ...
 
@@ -187,7 +185,6 @@ class ToolingInfo:
     conda_prefix: str | None = None
     conda_default_env: str | None = None
     settings: list[ConfigSetting] = field(default_factory=list)
-    # (probe) added by helper P
     pip_python: str | None = None  # the interpreter the `pip` on PATH runs (from its shebang)
     python_on_path: str | None = None  # (probe) `python` (else `python3`) on PATH, pyenv shims resolved
 

@@ -13,13 +13,13 @@ from collections.abc import Mapping
 from dlsetup.probe._run import parallel, run, which
 from dlsetup.probe.interpreter import Interpreter
 from dlsetup.probe.model import Tool, ToolingInfo
+from dlsetup.util.names import same_project
 
 _VERSION = re.compile(r"(\d+\.\d+(?:\.\d+)?(?:[-.+]?[0-9A-Za-z.]+)?)")
 
 
 def dist_version(site_dirs: list[str], name: str) -> str | None:
     """Version of distribution ``name`` from its ``*.dist-info`` directory name (first site dir wins)."""
-    norm = re.sub(r"[-_.]+", "_", name).lower()
     for d in site_dirs:
         try:
             entries = os.listdir(d)
@@ -28,7 +28,7 @@ def dist_version(site_dirs: list[str], name: str) -> str | None:
         for e in entries:
             if e.endswith(".dist-info") and "-" in e:
                 dname, _, version = e[: -len(".dist-info")].partition("-")
-                if re.sub(r"[-_.]+", "_", dname).lower() == norm:
+                if same_project(dname, name):
                     return version
     return None
 
@@ -232,12 +232,7 @@ def probe_tooling(interp: Interpreter, environ: Mapping[str, str] | None = None,
 
 
 def index_settings(environ: Mapping[str, str], prefix: str | None) -> list:
-    """Index/channel/endpoint settings from helper M's reader (empty if that module is unavailable)."""
-    try:
-        from dlsetup.mirror.effective import effective_settings
-    except ImportError:
-        return []
-    try:
-        return list(effective_settings(environ, prefix=prefix))
-    except TypeError:  # an older signature without prefix
-        return list(effective_settings(environ))
+    """Index/channel/endpoint settings each tool would use (:mod:`dlsetup.toolconfig`)."""
+    from dlsetup.toolconfig.layers import effective_settings
+
+    return list(effective_settings(environ, prefix=prefix))

@@ -9,27 +9,13 @@ by the target interpreter/platform, and its ``data-requires-python`` admits the 
 from __future__ import annotations
 
 import re
-from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import urljoin, urlsplit
 
 from dlsetup.resolve.model import Machine, Package
 from dlsetup.util.redact import redact_url
 
 PYPI_SIMPLE = "https://pypi.org/simple"
 TIMEOUT = 20.0
-
-
-class _Links(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.links: list[dict[str, str]] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag.lower() == "a":
-            a = {k: v or "" for k, v in attrs}
-            if a.get("href"):
-                self.links.append(a)
 
 
 def target_tags(machine: Machine) -> set[Any]:
@@ -58,61 +44,44 @@ def target_tags(machine: Machine) -> set[Any]:
     return out
 
 
-def _files_from_json(doc: dict[str, Any], base: str) -> list[dict[str, str]]:
-    out = []
-    for f in doc.get("files", []):
-        out.append({"filename": f.get("filename", ""), "url": urljoin(base, f.get("url", "")),
-                    "requires_python": f.get("requires-python") or ""})
-    return out
-
-
 def _files_from_html(text: str, base: str) -> list[dict[str, str]]:
-    parser = _Links()
-    parser.feed(text)
-    out = []
-    for a in parser.links:
-        href = a["href"]
-        name = urlsplit(href).path.rsplit("/", 1)[-1]
-        from urllib.parse import unquote
+    from dlsetup.toolconfig.index import files_from_html
 
-        out.append({"filename": unquote(name), "url": urljoin(base, href),
-                    "requires_python": a.get("data-requires-python", "")})
-    return out
+    return [f.as_dict() for f in files_from_html(text, base)]
 
 
 def list_files(client: Any, index_url: str, kind: str, project: str) -> list[dict[str, str]]:
     """The files an index offers for ``project`` (``kind`` "find-links" reads one flat page)."""
-    from packaging.utils import canonicalize_name
+    from dlsetup.toolconfig import index
 
     if kind == "find-links":
         resp = client.get(index_url)
         resp.raise_for_status()
         return _files_from_html(resp.text, index_url)
-    url = index_url.rstrip("/") + "/" + canonicalize_name(project) + "/"
-    resp = client.get(url, headers={"Accept": "application/vnd.pypi.simple.v1+json, text/html;q=0.1"})
+    resp = client.get(index.project_url(index_url, project), headers={"Accept": index.JSON_ACCEPT})
     resp.raise_for_status()
     ctype = resp.headers.get("content-type", "")
     if "json" in ctype:
-        return _files_from_json(resp.json(), str(resp.url))
+        return [f.as_dict() for f in index.files_from_json(resp.json(), str(resp.url))]
     return _files_from_html(resp.text, str(resp.url))
 
 
 def find_wheel(files: list[dict[str, str]], package: Package, supported: set[Any], python: str) -> str | None:
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
-    from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+
+    from dlsetup.toolconfig.index import wheel
+    from dlsetup.util.names import canonical_name
 
     req = package.requirement
     spec_text = req.split("]", 1)[-1] if "]" in req else req[len(re.match(r"[A-Za-z0-9._-]+", req).group(0)):]
     spec = SpecifierSet(spec_text)
-    want = canonicalize_name(package.name)
+    want = canonical_name(package.name)
     for f in files:
         name = f["filename"]
-        if not name.endswith(".whl"):
+        parsed = wheel(name)
+        if parsed is None:
             continue
-        try:
-            wname, version, _build, wtags = parse_wheel_filename(name)
-        except InvalidWheelFilename:
-            continue
+        wname, version, wtags = parsed
         if wname != want or not spec.contains(version, prereleases=True):
             continue
         if not (set(wtags) & supported):
@@ -175,9 +144,13 @@ def check_packages(packages: list[Package], machine: Machine, index_url: str | N
 
 
 def _default_index() -> str:
-    try:
-        from dlsetup.mirror.api import pip_index_url
+    """The index ``pip install`` would use. A pip config pip itself rejects is a usage error naming the
+    file, not a silent check of PyPI."""
+    from dlsetup.errors import UsageError
+    from dlsetup.toolconfig import pip
+    from dlsetup.toolconfig.readers import ConfigFileError
 
-        return pip_index_url() or PYPI_SIMPLE
-    except Exception:
-        return PYPI_SIMPLE
+    try:
+        return pip.index_url() or PYPI_SIMPLE
+    except ConfigFileError as exc:
+        raise UsageError("toolconfig.error.malformed", tool="pip", where=exc.where(), reason=exc.reason) from None

@@ -46,6 +46,7 @@ def resolve(request: Request) -> Resolution:
         for src in plan.unverified:
             if src not in res.unverified:
                 res.unverified.append(src)
+    _data_notes(res, families)
     first = next((p for p in plans if p.ok), None)
     if first is not None:
         res.cuda, res.cudnn = first.cuda, first.cudnn
@@ -88,7 +89,7 @@ def resolve(request: Request) -> Resolution:
 
 
 _TABLES = {"torch": "pytorch", "tensorflow": "tensorflow", "jax": "jax", "paddlepaddle": "paddle",
-           "onnxruntime": "onnxruntime"}
+           "onnxruntime": "onnxruntime", "mindspore": "mindspore"}
 
 
 def _hint_relaxed(plan: Plan, family: str, machine: Machine, request: Request, specs: dict[str, Spec]) -> None:
@@ -117,6 +118,40 @@ def _resolve_family(family: str, machine: Machine, request: Request, specs: dict
     from dlsetup.resolve.tier2 import resolve_tier2
 
     return resolve_tier2(family, machine, request, specs)
+
+
+# The distribution whose releases stand for each family, and its hand-kept table.
+_MAIN = {"torch": ("torch", "pytorch"), "tensorflow": ("tensorflow", "tensorflow"), "jax": ("jax", "jax"),
+         "paddlepaddle": ("paddlepaddle", "paddle"), "onnxruntime": ("onnxruntime", "onnxruntime"),
+         "mindspore": ("mindspore", "mindspore")}
+
+
+def _data_notes(res: Resolution, families: dict[str, dict[str, Spec]]) -> None:
+    """Say which package-index data decided the answer and how old it is; warn when the index has a newer release
+    of an asked framework than the hand-kept tables know (it cannot be planned before the tables learn it)."""
+    import calendar
+    import time
+
+    from dlsetup.compat import generated as gen
+    from dlsetup.compat.tables import rows, version_tuple
+
+    for family in families:
+        name, table = _MAIN.get(family, (family, family))
+        info = gen.data_info(name)
+        if info is None:
+            continue
+        stamp = info.get("generated") or ""
+        ymd = version_tuple(stamp[:10].replace("-", "."))  # "2026-12-07T04:14:43Z" (time.strptime costs ~15 ms)
+        days = int((time.time() - calendar.timegm((*ymd, 0, 0, 0))) // 86400) if len(ymd) == 3 else -1
+        origin = t("resolve.label.data_shipped") if info["origin"] == "shipped" else info["origin"]
+        res.reasons.append(Reason(text=t("resolve.reason.index_data", framework=name, date=stamp[:10] or "?",
+                                         days=max(days, 0), origin=origin),
+                                  source=(gen.project(name) or {}).get("index", "")))
+        newest = gen.newest(name)
+        known = [v for r in rows(table, "release") for v in r.get("versions", [])]
+        if newest and known and version_tuple(newest) > max(version_tuple(v) for v in known):
+            top = max(known, key=version_tuple)
+            res.warnings.append(t("resolve.warn.newer_release", framework=name, version=newest, known=top))
 
 
 def _dead_name_source() -> str:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from dlsetup.resolve.specs import Spec  # re-exported: part of the request model
 
 
 @dataclass
@@ -70,15 +73,6 @@ class Machine:
 
 
 @dataclass
-class Spec:
-    """One requested package: ``torch``, ``torch==2.6.*``, ``torchvision``, ``tensorflow`` ..."""
-
-    name: str  # canonical name: torch, torchvision, torchaudio, tensorflow, jax, paddlepaddle, onnxruntime
-    specifier: str = ""  # PEP 440 specifier set, "" for any
-    requested_as: str = ""  # what the user typed
-
-
-@dataclass
 class Request:
     """What to resolve, and for which machine (None: probe this one).
 
@@ -91,6 +85,9 @@ class Request:
     explain: bool = False
     machine: Machine | None = None
     packages: list[str] = field(default_factory=list)
+    # Where a mirror serves a PyTorch variant: variant -> {"mirror", "url", "layout"} or None. The command
+    # layer passes the mirror capability's answer in; resolve itself knows nothing about mirrors.
+    wheel_source: Callable[[str], dict[str, str] | None] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.packages and not self.specs:

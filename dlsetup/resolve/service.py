@@ -43,6 +43,8 @@ def run(
     explain: bool = False,
     check_index: bool = False,
     index_url: str | None = None,
+    refresh: bool = False,
+    wheel_source=None,
     **machine_args,
 ) -> Resolution:
     from dlsetup.compat.tables import version_tuple
@@ -57,8 +59,18 @@ def run(
         raise UsageError("resolve.error.index_url_alone")
     if index_url is not None and not index_url.lower().startswith(("http://", "https://")):
         raise UsageError("resolve.error.bad_index_url", value=index_url)
+    if refresh:  # before probing: a failed refresh is an error, not a silently older answer
+        from dlsetup.compat.update import refresh_checked
+        from dlsetup.output import log
+
+        done = refresh_checked(progress=lambda m: log(m, level=0))
+        if not done.ok:
+            from dlsetup.i18n import t
+            from dlsetup.output import warn
+
+            warn(t("compat.refresh.failed") + " " + "; ".join(done.problems))
     machine = build_machine(**machine_args)
-    res = resolve(Request(specs=specs, cuda=cuda, explain=explain, machine=machine))
+    res = resolve(Request(specs=specs, cuda=cuda, explain=explain, machine=machine, wheel_source=wheel_source))
     if check_index and res.ok:
         from dlsetup.resolve.check_index import check_packages
 

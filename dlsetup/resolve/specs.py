@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
-from dlsetup.resolve.model import Spec
+
+@dataclass
+class Spec:
+    """One requested package: ``torch``, ``torch==2.6.*``, ``torchvision``, ``tensorflow`` ..."""
+
+    name: str  # canonical name: torch, torchvision, torchaudio, tensorflow, jax, paddlepaddle, onnxruntime
+    specifier: str = ""  # PEP 440 specifier set, "" for any
+    requested_as: str = ""  # what the user typed
+
 
 # What users type -> the package dlsetup resolves. Values are (canonical name, note key or None).
 ALIASES: dict[str, tuple[str, str | None]] = {
@@ -22,6 +31,8 @@ ALIASES: dict[str, tuple[str, str | None]] = {
     "paddle": ("paddlepaddle", None),
     "onnxruntime": ("onnxruntime", None),
     "onnxruntime-gpu": ("onnxruntime", None),
+    "mindspore": ("mindspore", None),
+    "mindspore-gpu": ("mindspore", None),
 }
 
 FAMILIES = {
@@ -32,6 +43,7 @@ FAMILIES = {
     "jax": "jax",
     "paddlepaddle": "paddlepaddle",
     "onnxruntime": "onnxruntime",
+    "mindspore": "mindspore",
 }
 
 

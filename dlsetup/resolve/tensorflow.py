@@ -6,7 +6,7 @@ from typing import Any
 
 from dlsetup.compat.tables import load, rows, source_text, version_tuple
 from dlsetup.i18n import t
-from dlsetup.resolve import rules
+from dlsetup.resolve import rules, wheels
 from dlsetup.resolve.model import Machine, Package, Request, Spec
 from dlsetup.resolve.plan import (
     Candidate,
@@ -97,7 +97,8 @@ def _candidate(machine: Machine, request: Request, release: dict[str, Any], vers
     src = source_text(release)
     f = cand.failures
     lo, hi = python_range(release, version)
-    f += rules.check_python(machine, lo, hi, label, src)
+    if not wheels.covers(machine, "tensorflow", version):  # else the index's wheels per platform decide (below)
+        f += rules.check_python(machine, lo, hi, label, src)
     if machine.os == "macos" or (machine.arch != "x86_64" and gpu):
         if gpu:
             f.append(rules.Failure("platform", t("resolve.rule.platform", candidate=label,
@@ -120,6 +121,8 @@ def _candidate(machine: Machine, request: Request, release: dict[str, Any], vers
         cand.data.update(archs=archs, arch_row=arch_row, served=served, cudnn_pin=pin)
     else:
         f += rules.check_glibc(machine, release.get("glibc"), label, src)
+    wheel_failures = wheels.check(machine, f"tensorflow{'[and-cuda]' if and_cuda else ''}=={version}", label)
+    wheels.merge(f, wheel_failures)
     return cand
 
 
@@ -152,6 +155,11 @@ def _success(plan: Plan, machine: Machine, chosen: Candidate, gpu: bool) -> None
         if and_cuda:
             req = f"tensorflow[and-cuda]=={chosen.version}"
             plan.reason("resolve.reason.tf_and_cuda", release, cuda=chosen.cuda, cudnn=plan.cudnn)
+            today = and_cuda_today(chosen.version)
+            if today:  # 2.20+: floors only, pip takes the newest CUDA 12 / cuDNN 9 wheels there are
+                plan.cuda = today["cuda_line"]
+                plan.reason("resolve.reason.tf_and_cuda_floor", source=today["source"], version=chosen.version,
+                            floor=chosen.cuda, cuda=today["cuda"], cudnn=today["cudnn"])
         else:
             req = f"tensorflow=={chosen.version}"
             plan.reason("resolve.reason.tf_system_cuda", release, cuda=chosen.cuda, cudnn=plan.cudnn)
@@ -167,6 +175,30 @@ def _success(plan: Plan, machine: Machine, chosen: Candidate, gpu: bool) -> None
     cudnn_pin(plan, chosen.data.get("cudnn_pin"), reqs)
     plan.groups.append(InstallGroup(requirements=reqs))
     plan.conda_note = t("resolve.conda.tf_none")
+
+
+def and_cuda_today(version: str) -> dict[str, str] | None:
+    """What ``pip install tensorflow[and-cuda]==VERSION`` installs today when the extra sets only floors (2.20+):
+    the newest CUDA runtime and cuDNN wheels the generated data knows within the extra's ranges. None when the
+    extra pins exact versions (then the hand-kept CUDA is what gets installed) or the data does not cover it."""
+    from dlsetup.compat import generated as gen
+
+    row = gen.release("tensorflow", version)
+    pins = (gen.meta_for(row, "linux-x86_64") or {}).get("pins") if row else None
+    if not pins or "cuda" not in pins or "==" in pins["cuda"]:
+        return None
+    out = {"source": f"{(gen.project('tensorflow') or {}).get('index', '')} "
+                     f"({gen.meta_for(row, 'linux-x86_64').get('file', '')})"}
+    for key in ("cuda", "cudnn"):
+        spec = pins.get(key, "")
+        name = spec.split("<", 1)[0].split(">", 1)[0].split("=", 1)[0].split("~", 1)[0].split("!", 1)[0]
+        versions = [v for v, r in gen.releases(name).items()
+                    if not r.get("yanked") and gen.spec_contains(spec[len(name):], v)]
+        if not versions:
+            return None
+        out[key] = max(versions, key=version_tuple)
+    out["cuda_line"] = ".".join(out["cuda"].split(".")[:2])
+    return out
 
 
 def _hint_driver(floor: str | None, label: str):

@@ -13,7 +13,7 @@ from dlsetup import compat
 from dlsetup.compat.pytorch import platform_key
 from dlsetup.compat.tables import load, rows, source_text, version_tuple
 from dlsetup.i18n import t
-from dlsetup.resolve import rules
+from dlsetup.resolve import rules, wheels
 from dlsetup.resolve.model import Hint, Machine, Package, Request, Spec
 from dlsetup.resolve.plan import (
     Candidate,
@@ -28,7 +28,7 @@ from dlsetup.resolve.plan import (
 )
 from dlsetup.resolve.specs import spec_matches
 
-TABLES = {"jax": "jax", "paddlepaddle": "paddle", "onnxruntime": "onnxruntime"}
+TABLES = {"jax": "jax", "paddlepaddle": "paddle", "onnxruntime": "onnxruntime", "mindspore": "mindspore"}
 
 
 def resolve_tier2(family: str, machine: Machine, request: Request, specs: dict[str, Spec]) -> Plan:
@@ -94,8 +94,10 @@ def _candidate(table: str, machine: Machine, request: Request, release: dict[str
     cand.data.update(release=release, row=row)
     src = source_text(release)
     f = cand.failures
-    lo, hi = release["python"]
-    f += rules.check_python(machine, lo, hi, label, src)
+    lo, hi = (release.get("python_by_version") or {}).get(version) or release["python"]
+    req = wheels.parse(row["requirement"].format(version=version))
+    if row.get("index_url") or req is None or not wheels.covers(machine, req[0], version):
+        f += rules.check_python(machine, lo, hi, label, src)  # else the index's wheels decide (below)
     f += rules.check_glibc(machine, row.get("glibc"), label, source_text(row))
     if plat not in row["platforms"]:
         if plat.startswith("windows") and "linux-x86_64" in row["platforms"]:
@@ -112,6 +114,10 @@ def _candidate(table: str, machine: Machine, request: Request, release: dict[str
         cudnn_failures, pin = rules.check_cudnn(machine, row.get("cudnn"), label, row.get("cudnn_package"))
         f += [] if arch_failures else cudnn_failures
         cand.data.update(archs=archs, arch_row=arch_row, served=served, cudnn_pin=pin)
+    if not row.get("index_url"):
+        # The package index's own wheels (and the plugins an extra pins) must exist for this machine.
+        wheel_failures = wheels.check(machine, row["requirement"].format(version=version), label)
+        wheels.merge(f, wheel_failures)
     native = rules.native_cuda(machine, cuda)
     cand.data["native"] = native
     conf = {"verified": 2, "secondary": 1}.get(row.get("confidence", "verified"), 0)
@@ -126,7 +132,7 @@ def _success(plan: Plan, table: str, machine: Machine, chosen: Candidate, gpu: b
     plan.ok = True
     plan.cuda = chosen.cuda
     plan.cudnn = row.get("cudnn")
-    lo, hi = release["python"]
+    lo, hi = (release.get("python_by_version") or {}).get(chosen.version) or release["python"]
     plan.reason("resolve.reason.tier2_newest", release, framework=name, version=chosen.version, variant=chosen.variant)
     plan.reason("resolve.reason.python_ok", release, python=machine.python, framework=name, line=release["line"],
                 lo=lo, hi=hi)

@@ -8,7 +8,7 @@ from dlsetup import compat
 from dlsetup.compat import pytorch as pt
 from dlsetup.compat.tables import source_text, version_tuple
 from dlsetup.i18n import t
-from dlsetup.resolve import rules
+from dlsetup.resolve import rules, wheels
 from dlsetup.resolve.model import Machine, Package, Request, Spec
 from dlsetup.resolve.plan import (
     Candidate,
@@ -111,8 +111,9 @@ def _candidate(machine: Machine, request: Request, specs: dict[str, Spec], relea
     cand.data.update(release=release, row=row)
     rel_src = source_text(release)
     f = cand.failures
-    lo, hi = pt.python_range(release)
-    f += rules.check_python(machine, lo, hi, label, rel_src)
+    lo, hi = pt.python_range(release, version)
+    if not wheels.covers(machine, "torch", version):  # else the index's wheels per platform decide (below)
+        f += rules.check_python(machine, lo, hi, label, rel_src)
     if plat not in row["platforms"]:
         f.append(rules.Failure("platform", t("resolve.rule.platform", candidate=label, platform=plat), source_text(row)))
     f += rules.check_glibc(machine, pt.manylinux_glibc(release, row, plat), label,
@@ -134,7 +135,7 @@ def _candidate(machine: Machine, request: Request, specs: dict[str, Spec], relea
         f.append(rules.Failure("cuda_pin", t("resolve.rule.cuda_pin", candidate=label, cuda="-", pin=request.cuda), ""))
     for comp in COMPANIONS:
         if comp in specs:
-            cver = pt.companion(release, comp, version)
+            cver = pt.companion(release, comp, version, name)
             if cver is None:
                 f.append(rules.Failure("companion", t("resolve.rule.companion", candidate=label, package=comp),
                                        rel_src, {"package": comp}))
@@ -144,15 +145,33 @@ def _candidate(machine: Machine, request: Request, specs: dict[str, Spec], relea
             else:
                 f += _companion_build_failures(machine, cand, comp, cver, name, label)
                 cand.data[comp] = cver
+    on_pypi = _on_pypi(release, name, plat, bool(cuda))
+    cand.data["on_pypi"] = on_pypi
+    # Every wheel of the answer must exist for this OS, arch, Python and glibc (the index's own files; a
+    # vendor-index build is judged by the index builds' Python x platform matrix of the same release).
+    wheel_failures = wheels.check(machine, f"torch=={version}", label, proxy=not on_pypi)
+    for comp in COMPANIONS:
+        if comp in cand.data and not wheel_failures:
+            wheel_failures += wheels.check(machine, f"{comp}=={cand.data[comp]}", label, proxy=not on_pypi)
+    wheels.merge(f, wheel_failures)
     native = rules.native_cuda(machine, cuda)
     cand.data["native"] = native
-    # Prefer: stable over experimental, builds whose existence is verified, then the newest CUDA line.
+    # Prefer: stable over experimental, the package index's own build (no second index) when it serves the GPU,
+    # builds whose existence is verified, then the newest CUDA line.
     confs = [row.get("confidence", "verified")] + [b.get("confidence", "verified")
                                                    for b in cand.data.get("companion_builds", {}).values()]
     conf = min({"verified": 2, "secondary": 1}.get(c, 0) for c in confs)
     line = cuda or (name.removeprefix("rocm") if name.startswith("rocm") else "0")  # the newest ROCm, too
-    cand.rank = (not row.get("experimental", False), conf, version_tuple(line), version_tuple(version))
+    cand.rank = (not row.get("experimental", False), on_pypi, conf, version_tuple(line), version_tuple(version))
     return cand
+
+
+def _on_pypi(release: dict[str, Any], variant: str, plat: str, gpu_build: bool) -> bool:
+    """True when ``variant`` of ``release`` is the build the package index itself serves on ``plat``."""
+    if release.get("index_form") == "lts" or pt.pypi_default(release, plat) != variant:
+        return False
+    # The package-index Linux x86_64 wheel is the CUDA build: a CPU answer there comes from the PyTorch index.
+    return not (plat == "linux-x86_64" and not gpu_build)
 
 
 def _companion_build_failures(machine: Machine, cand: Candidate, package: str, version: str, variant: str,
@@ -189,11 +208,9 @@ def _success(plan: Plan, machine: Machine, request: Request, specs: dict[str, Sp
     plan.cudnn = row.get("cudnn")
     form = release.get("index_form", "index-url")
     default = pt.pypi_default(release, plat)
-    on_pypi = default == chosen.variant and form != "lts"
-    if not gpu and plat == "linux-x86_64" and chosen.variant == "cpu":
-        on_pypi = False  # the package-index Linux wheel is the CUDA build; the cpu build is much smaller
+    on_pypi = chosen.data["on_pypi"]
 
-    lo, hi = pt.python_range(release)
+    lo, hi = pt.python_range(release, chosen.version)
     plan.reason("resolve.reason.torch_newest", release, version=chosen.version, variant=chosen.variant)
     plan.reason("resolve.reason.python_ok", release, python=machine.python, framework="torch", line=release["line"],
                 lo=lo, hi=hi)
@@ -242,7 +259,7 @@ def _success(plan: Plan, machine: Machine, request: Request, specs: dict[str, Sp
             form, "index-url")
         plan.reason("resolve.reason.index_torch", release, variant=chosen.variant, platform=plat,
                     default=default or "-", url=index_url)
-        mirror = _mirror_source(chosen.variant)
+        mirror = request.wheel_source(chosen.variant) if request.wheel_source else None
         if mirror and form == "index-url":
             index_url = mirror["url"]
             kind = "index-url" if mirror.get("layout") == "simple" else "find-links"
@@ -270,38 +287,6 @@ def _success(plan: Plan, machine: Machine, request: Request, specs: dict[str, Sp
     plan.groups.append(InstallGroup(requirements=reqs, index_url=index_url, index_kind=kind))
     if release.get("note"):
         plan.reason("resolve.reason.release_note", release, line=release["line"], note=note_text(release))
-
-
-def _state_dir():
-    """dlsetup's state directory without importing platformdirs on Linux (same answer as paths.state_dir)."""
-    import os
-    import sys
-    from pathlib import Path
-
-    override = os.environ.get("DLSETUP_STATE_DIR")
-    if override:
-        return Path(override)
-    if sys.platform.startswith("linux"):
-        base = os.environ.get("XDG_STATE_HOME", "").strip() or os.path.expanduser("~/.local/state")
-        return Path(base) / "dlsetup"
-    from dlsetup.paths import state_dir
-
-    return state_dir()
-
-
-def _mirror_source(variant: str) -> dict[str, str] | None:
-    """Where the mirror the user applied with ``dlsetup mirror`` serves ``variant`` (None: no such mirror)."""
-    # No journal, no applied mirror: skip importing the mirror layer (it costs more than resolving).
-    if not (_state_dir() / "mirror" / "journal").is_dir():
-        return None
-    try:
-        from dlsetup.mirror.api import torch_wheel_source
-    except ImportError:
-        return None
-    try:
-        return torch_wheel_source(variant)
-    except Exception:  # a broken mirror journal must not break resolve
-        return None
 
 
 def _explain_failure(plan: Plan, machine: Machine, candidates: list[Candidate], gpu: bool, plat: str) -> None:

@@ -54,10 +54,8 @@ def judge(event: dict[str, Any]) -> dict[str, Any]:
 
 def covering_builds(torch_version: str, cc: str, machine: str | None = None) -> list[str]:
     """Wheel variants of this torch release whose arch list covers ``cc`` (from dlsetup's compat data)."""
-    try:
-        from dlsetup.compat import arch_covers, pytorch, torch_arch_list
-    except ImportError:  # pragma: no cover - compat is part of dlsetup
-        return []
+    from dlsetup.compat import arch_covers, pytorch, torch_arch_list
+
     arch = "aarch64" if (machine or platform.machine()).lower() in ("aarch64", "arm64") else "x86_64"
     release = pytorch.release_for_version(torch_version)
     if release is None:

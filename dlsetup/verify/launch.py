@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from dlsetup.errors import UsageError
@@ -18,14 +19,18 @@ from dlsetup.errors import UsageError
 SUITE_ROOT = Path(__file__).resolve().parent / "suite"
 
 
-def target_python(python: str | None = None, env_name: str | None = None) -> str:
-    """The interpreter to verify: ``--python PATH``, the one of ``--env NAME``, or this one."""
+def target_python(python: str | None = None, env_name: str | None = None, *,
+                  env_python: Callable[[str], Path] | None = None) -> str:
+    """The interpreter to verify: ``--python PATH``, the one of ``--env NAME``, or this one.
+
+    ``env_python`` maps an environment name to its interpreter; the command layer passes the envs
+    capability's answer in (verify does not import envs)."""
     if python and env_name:
         raise UsageError("verify.error.python_and_env")
     if env_name:
-        from dlsetup.envs.api import env_python, find_env_prefix
-
-        candidate = Path(env_python(find_env_prefix(env_name)))
+        if env_python is None:
+            raise ValueError("target_python(env_name=...) needs env_python")
+        candidate = Path(env_python(env_name))
         if not candidate.exists():
             raise UsageError("verify.error.env_no_python", env=env_name, path=str(candidate))
         return os.path.abspath(candidate)

@@ -2,8 +2,7 @@
 
 Each test states the machine it stands for; the values (driver versions, GPU names, compute
 capabilities, error strings) are the ones real tools print — NVML class names from nvidia-ml-py
-13.615.71, cuInit codes from CUDA's ``cuda.h``, nvidia-smi/`/proc` formats as documented in
-``/work/shared/research/anchors-resolve.md`` §4-§5.
+13.615.71, cuInit codes from CUDA's ``cuda.h``, nvidia-smi/`/proc` formats as NVIDIA documents them.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Every machine snapshot in tests/fixtures/snapshots/ replays to the findings a person would expect.
 
-The fixtures (helper P's; each says in its ``origin`` which documented real outputs it is built from)
+The fixtures (each says in its ``origin`` which documented real outputs it is built from)
 stand for machines this CI does not have. For each one the table below names the finding ids, their
 severities, words their fix must contain (driver branch, index URL, command) and the exit code.
 """

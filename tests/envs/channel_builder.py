@@ -2,10 +2,9 @@
 
 Where this comes from: the package layout (``info/index.json``, ``info/paths.json``, ``info/link.json``,
 ``has_prefix``) follows the conda package spec (https://docs.conda.io/projects/conda-build/en/latest/
-resources/package-spec.html) and the recipe proven offline in ``/work/shared/research/anchors-env.md``
-§5.1 and §5.4: archives are made with conda-package-handling and indexed with ``rattler.index.index_fs``.
+resources/package-spec.html); archives are made with conda-package-handling and indexed with ``rattler.index.index_fs``.
 
-The ``python`` package is "venv-style" (research §5.4): ``bin/python3.X`` is a symlink to the host
+The ``python`` package is "venv-style": ``bin/python3.X`` is a symlink to the host
 interpreter and ``pyvenv.cfg`` makes the env its own ``sys.prefix``, so noarch:python packages, entry
 points and ``python -m pip`` work inside environments the tests create. The ``pip`` package is the real
 pip copied from the interpreter running the tests, packaged as noarch:python.
@@ -115,7 +114,7 @@ def build_package(chan: Path, pkg: Pkg) -> Path:
 
 
 def venv_python_pkg() -> Pkg:
-    """A ``python`` package whose interpreter is the host's, isolated like a venv (research §5.4)."""
+    """A ``python`` package whose interpreter is the host's, isolated like a venv."""
     home = os.path.dirname(HOST_PYTHON)
     cfg = f"home = {home}\ninclude-system-site-packages = false\nversion = {PY_FULL}\n"
     return Pkg(
@@ -236,6 +235,36 @@ def make_wheel(dest_dir: Path, name: str, version: str, modules: dict[str, str] 
             info.external_attr = 0o644 << 16
             zf.writestr(info, data)
     (dest_dir / fn).write_bytes(buf.getvalue())
+    return dest_dir / fn
+
+
+def wheel_from_installed(dest_dir: Path, dist_name: str) -> Path:
+    """Re-pack an installed distribution of the running interpreter as a wheel (its RECORD files and its own
+    WHEEL tag), so tests can serve real dependencies — torch's sympy, networkx, jinja2, … — offline."""
+    import importlib.metadata as md
+
+    dist = md.distribution(dist_name)
+    files = [f for f in dist.files or [] if not str(f).endswith(".pyc") and "__pycache__" not in str(f)
+             and not str(f).startswith("..") and not str(f).endswith("INSTALLER")
+             and not str(f).endswith("direct_url.json") and not str(f).endswith("REQUESTED")]
+    distinfo = next(str(f).split("/")[0] for f in files if str(f).endswith(".dist-info/METADATA"))
+    wheel_meta = dist.read_text("WHEEL") or ""
+    tag = next((ln.split(":", 1)[1].strip() for ln in wheel_meta.splitlines() if ln.startswith("Tag:")), "py3-none-any")
+    name = distinfo[: -len(".dist-info")]
+    fn = f"{name}-{tag}.whl"
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    record = []
+    with zipfile.ZipFile(dest_dir / fn, "w", zipfile.ZIP_DEFLATED) as zf:
+        for f in files:
+            rel = str(f)
+            if rel.endswith("/RECORD"):
+                continue
+            data = Path(f.locate()).read_bytes()
+            zf.writestr(rel, data)
+            digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+            record.append(f"{rel},sha256={digest},{len(data)}")
+        record.append(f"{distinfo}/RECORD,,")
+        zf.writestr(f"{distinfo}/RECORD", "\n".join(record) + "\n")
     return dest_dir / fn
 
 

@@ -1,6 +1,6 @@
 """The conda / mamba / micromamba backends, against a fake executable on PATH.
 
-The real tools cannot be installed here (research §6.9); ``fake_tools/fake_conda.py`` replays output
+The real tools cannot be installed here; ``fake_tools/fake_conda.py`` replays output
 shaped as their source code prints it (its docstring cites the files) and keeps real on-disk state, so
 these tests check dlsetup's half of the contract: detection, the exact argv per tool and version, JSON
 parsing, the pip step with the env's own interpreter, and cleanup after a failure.

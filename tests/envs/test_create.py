@@ -118,9 +118,9 @@ def test_unreachable_channel_fails_fast_and_leaves_nothing(cli, envs_dir):
     r = cli("create", "env", "offline", "-c", "http://127.0.0.1:9/chan", "python")
     assert r.code == 1 and "cannot reach channel" in r.stderr
     assert not (envs_dir / "offline").exists()
-    # a dry run still prints the plan, says it could not solve, and exits 0
+    # a dry run still prints the plan and says it could not solve; it exits 1, a failed check (issue 11)
     r = cli("--json", "create", "env", "offline", "-c", "http://127.0.0.1:9/chan", "python", "--dry-run")
-    assert r.code == 0 and r.json()["solved"] is False and "cannot reach channel" in r.json()["solve_error"]
+    assert r.code == 1 and r.json()["solved"] is False and "cannot reach channel" in r.json()["solve_error"]
 
 
 def test_cuda_virtual_package(cli, channel_url, envs_dir, monkeypatch):

@@ -3,7 +3,7 @@
 If a conda-lock or py-rattler upgrade changes any of it, these fail with a message that says what
 moved — rather than ``dlsetup env lock`` silently downloading a conda or producing a different file.
 The reference is conda-lock's *public* path: ``conda-lock lock --conda <exe>`` with a conda-compatible
-executable (here a small shim, research §4.3-1, that answers ``create --dry-run --json`` by solving with
+executable (here a small shim that answers ``create --dry-run --json`` by solving with
 rattler); the in-process path must write the same lock file, and conda-lock's ``--check-input-hash``
 must accept it.
 """
@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 SHIM = '''#!{python}
-# A conda-compatible executable for `conda-lock lock --conda <this>` (research §4.3-1): it implements
+# A conda-compatible executable for `conda-lock lock --conda <this>`: it implements
 # only `create --dry-run --json` (the call conda_lock.conda_solver.solve_specs_for_arch makes), solving
 # with rattler. conda-lock's fake virtual-package channel becomes rattler GenericVirtualPackages.
 import asyncio, json, os, sys

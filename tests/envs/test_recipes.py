@@ -2,7 +2,7 @@
 
 A stand-in "conda-forge" channel (small real packages with the names the recipes use, built by
 ``channel_builder``) is reached the way a mirror would be: through ``channel_alias`` in ``.condarc``.
-GPU machines come from helper P's snapshot fixtures in ``tests/fixtures/snapshots/`` (each says what it
+GPU machines come from snapshot fixtures in ``tests/fixtures/snapshots/`` (each says what it
 was built from in its ``origin``).
 """
 

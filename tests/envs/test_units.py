@@ -1,5 +1,5 @@
 """The small pieces, one behaviour each: history format, .condarc merging, channel names, input files,
-staging, prefix rewriting, virtual packages, error lines, and the API helper V uses."""
+staging, prefix rewriting, virtual packages, error lines, and the API verify uses."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from dlsetup.envs import channels, condarc, history, locations, specfile, staging, virtual
+from dlsetup.envs import channels, history, locations, specfile, staging, virtual
 from dlsetup.envs.errors import explain, flatten
 from dlsetup.errors import OperationFailed, UsageError
+from dlsetup.toolconfig import conda as condarc
 
 # A real conda-meta/history as conda 23-26 writes it (format from conda/history.py write_head /
 # write_changes / write_specs; the old comma-separated spec form is what conda < 4.4 wrote).
@@ -63,8 +64,9 @@ def test_condarc_merge_follows_conda(isolated_env, monkeypatch, tmp_path):
     assert rc["channels"] == ["bioconda", "conda-forge"]  # higher-priority file's items first, no duplicates
     assert rc["envs_dirs"] == ["/a"] and rc["channel_alias"] == "https://two"
     assert rc["custom_channels"] == {"pytorch": "https://mirror/cloud"}
+    # the variable is one more source, above every file, merged like a file (conda/common/configuration.py)
     monkeypatch.setenv("CONDA_ENVS_PATH", os.pathsep.join(["/x", "/y"]))
-    assert condarc.load()["envs_dirs"] == ["/x", "/y"]
+    assert condarc.load()["envs_dirs"] == ["/x", "/y", "/a"]
 
 
 def test_channel_urls(tmp_path):
@@ -80,8 +82,8 @@ def test_channel_urls(tmp_path):
         "https://x/y",
         tmp_path.as_uri(),
     ]
-    assert channels.channel_urls(["conda-forge", "defaults"], rc={}) == [
-        "https://conda.anaconda.org/conda-forge", *channels.DEFAULT_CHANNELS]
+    assert channels.channel_urls(["conda-forge", "defaults"], rc={"default_channels": list(condarc.DEFAULT_CHANNELS_UNIX)}) == [
+        "https://conda.anaconda.org/conda-forge", *condarc.DEFAULT_CHANNELS_UNIX]
     assert channels.display_name("https://mirrors.example.cn/anaconda/cloud/conda-forge/", rc=rc) == "conda-forge"
     assert channels.display_name("https://u:secret@h/c", rc={}) == "https://u:***@h/c"
 
@@ -123,7 +125,7 @@ def test_kind_detection_and_explicit(tmp_path):
     assert specfile.read(lock).kind == "conda-lock"
     assert specfile.detect_kind(Path("conda-lock.yml"), "") == "conda-lock"
     ex = tmp_path / "spec.txt"
-    ex.write_text("# platform: linux-64\n@EXPLICIT\nhttps://c/conda-forge/linux-64/numpy-1.26.4-py311h_0.conda#abc\n")
+    ex.write_text("# platform: linux-64\n@EXPLICIT\nhttps://c/conda-forge/linux-64/numpy-1.26.4-py311h_0.conda#d7c89558ba9fa0495403155b64376d81\n")
     spec = specfile.read(ex)
     assert spec.kind == "explicit"
     assert specfile.explicit_to_specs(spec.explicit_urls) == (["https://c/conda-forge"], ["numpy ==1.26.4 py311h_0"])

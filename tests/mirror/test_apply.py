@@ -75,7 +75,11 @@ def test_apply_status_restore_is_byte_identical(cli, home):
     st = cli("mirror", "status", "--json").json()
     in_force = {t["tool"]: t["in_force"] for t in st["tools"]}
     assert in_force["pip"] == "https://pypi.tuna.tsinghua.edu.cn/simple"
-    assert in_force["uv"] == "https://pypi.tuna.tsinghua.edu.cn/simple"
+    # the seeded non-default [[index]] "internal" is asked before the default index (real uv does so:
+    # tests/toolconfig/test_corpus.py), so that is what uv uses first
+    assert in_force["uv"] == "https://pypi.corp.example/simple"
+    uv_notes = [n["code"] for t in doc["tools"] if t["tool"] == "uv" for n in t.get("notes", [])]
+    assert "mirror.note.uv_index_first" in uv_notes
     assert st["current"]["mirror"] == "tuna"
     assert "s3cret" not in json.dumps(st)
 
@@ -237,7 +241,7 @@ def test_project_scope_uv_pyproject_and_torch(cli, home, tmp_path, monkeypatch):
     monkeypatch.chdir(proj)
     r = cli("mirror", "nju", "--offline", "--scope", "project", "--tools", "uv,torch,pip", "--variant", "cu126", "--json")
     assert r.code == 0, r
-    from dlsetup.mirror.readers import tomllib
+    from dlsetup.toolconfig.readers import tomllib
 
     data = tomllib.loads((proj / "pyproject.toml").read_text())
     assert data["tool"]["uv"]["sources"]["torch"] == {"index": "pytorch-cu126"}
@@ -292,8 +296,13 @@ def test_write_error_puts_back_files_already_written(cli, home, monkeypatch):
     assert journal_entries()[-1]["status"] == "rolled-back"
 
 
+PAUSE = Path(__file__).parent / "pause"  # sitecustomize that pauses after the first file (test side only)
+
+
 def _spawn(args: list[str], extra_env: dict[str, str]) -> subprocess.Popen:
     env = dict(os.environ, **extra_env)
+    env["PYTHONPATH"] = os.pathsep.join([str(PAUSE), str(Path(__file__).resolve().parents[2])]
+                                        + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
     return subprocess.Popen([sys.executable, "-m", "dlsetup", *args], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
 
@@ -312,7 +321,7 @@ def test_killed_between_files_restore_undoes_what_was_written(home, tmp_path, cl
     before = snapshot(t.values())
     marker = tmp_path / "paused"
     proc = _spawn(["mirror", "tuna", "--offline", "--tools", "pip,conda,uv"],
-                  {"DLSETUP_MIRROR_TEST_PAUSE_FILE": str(marker), "DLSETUP_MIRROR_TEST_PAUSE_S": "60"})
+                  {"DLSETUP_TEST_PAUSE_FILE": str(marker), "DLSETUP_TEST_PAUSE_S": "60"})
     try:
         _wait_for(marker, proc)
         os.kill(proc.pid, signal.SIGKILL)
@@ -336,7 +345,7 @@ def test_two_runs_at_once_are_serialised(home, tmp_path, cli):
     before = snapshot(t.values())
     marker = tmp_path / "paused"
     first = _spawn(["mirror", "tuna", "--offline", "--tools", "pip,uv"],
-                   {"DLSETUP_MIRROR_TEST_PAUSE_FILE": str(marker), "DLSETUP_MIRROR_TEST_PAUSE_S": "120"})
+                   {"DLSETUP_TEST_PAUSE_FILE": str(marker), "DLSETUP_TEST_PAUSE_S": "120"})
     _wait_for(marker, first)  # the first run holds the lock, between two files
     err_file = tmp_path / "second.err"
     with open(err_file, "w") as err:

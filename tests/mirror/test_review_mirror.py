@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dlsetup.mirror.effective import collect, effective_settings
+from dlsetup.toolconfig.layers import collect, effective_settings
 
 
 def _pip_conf(home: Path, text: str) -> Path:

@@ -8,7 +8,6 @@ import pytest
 
 from dlsetup.errors import UsageError
 from dlsetup.mirror.catalog import load_catalog
-from dlsetup.mirror.readers import _condarc_full, parse_ini, tomllib
 from dlsetup.mirror.writers import Context, Report
 from dlsetup.mirror.writers import conda as conda_w
 from dlsetup.mirror.writers import hf as hf_w
@@ -16,6 +15,7 @@ from dlsetup.mirror.writers import pip as pip_w
 from dlsetup.mirror.writers import pixi as pixi_w
 from dlsetup.mirror.writers import torch as torch_w
 from dlsetup.mirror.writers import uv as uv_w
+from dlsetup.toolconfig.readers import _condarc_full, parse_ini, tomllib
 
 
 def ctx(name: str | None, **kw) -> Context:

@@ -75,7 +75,9 @@ CASES = [
      "NVIDIA release notes: R595 = CUDA 13.2; PyPI torch 2.15.0 is the cu132 build"),
     # --- Python versions ----------------------------------------------------------------------------------
     ("py310-after-215", ["torch"], dict(gpu_cc=["8.9"], driver="580.95.05", python="3.10"),
-     {"torch": ("2.14.1", "cu132"), "hint": "Python 3.11"}, "torch 2.15.0 Requires-Python >=3.11 (package-index metadata)"),
+     {"torch": ("2.14.1", "cu130"), "hint": "Python 3.11"},
+     "torch 2.15.0 Requires-Python >=3.11 (package-index metadata); the package-index build of 2.14.1 is cu130 and is "
+     "preferred over the PyTorch index's cu132 (issue 15)"),
     ("py310-asks-215", ["torch==2.15.*"], dict(gpu_cc=["8.9"], driver="580.95.05", python="3.10"),
      {"fail": ["python"], "hint": "Python 3.11"}, "torch 2.15.0 Requires-Python >=3.11"),
     ("py315", ["torch"], dict(gpu_cc=["8.9"], driver="595.45.04", python="3.15"), {"torch": ("2.15.0", "cu132")},
@@ -120,16 +122,18 @@ CASES = [
      {"torch": ("2.15.0", "cu132"), "torchvision": ("0.29.2", "cu132")},
      "torchvision 0.29.2 (torch>=2.14.0, +cu132) is the companion of torch 2.15.0 (package-index metadata)"),
     ("torch-torchaudio", ["torch", "torchaudio"], dict(gpu_cc=["9.0"], driver="580.65.06", python="3.12"),
-     {"torch": ("2.15.0", "cu130"), "torchaudio": ("2.11.0", "cu130")},
-     "pytorch/audio installation.rst: torchaudio 2.11 works with PyTorch 2.11 and every later release; its "
-     "_check_cuda_version refuses another CUDA line and there is no cu132 torchaudio (pytorch/audio#4194)"),
+     {"torch": ("2.15.0", "cu132"), "torchaudio": ("2.11.1", "cu132")},
+     "pytorch/audio installation.rst: torchaudio 2.11 works with PyTorch 2.11 and every later release; the package "
+     "index's torchaudio 2.11.1 (py3 wheels, torch>=2.11, uploaded with torch 2.15.0) is the cu132 companion of the "
+     "package-index torch 2.15.0 (https://pypi.org/simple/torchaudio/, recorded in tests/compat/index_recordings)"),
     ("torch-torchaudio-r575", ["torch", "torchaudio"], dict(gpu_cc=["8.9"], driver="575.57.08", python="3.12"),
      {"torch": ("2.14.1", "cu126"), "torchaudio": ("2.11.0", "cu126")},
      "notes-doctor-resolve: torch 2.12.1 + torchaudio 2.11.0 was the old answer; torchaudio 2.11.0 (no torch pin "
      "in its METADATA) serves torch 2.14.1 on cu126"),
     ("torch-torchaudio-py315", ["torch", "torchaudio"], dict(gpu_cc=["9.0"], driver="595.45.04", python="3.15"),
-     {"fail": ["python"], "hint": "Python 3.14"},
-     "torchaudio 2.11 compatibility matrix: Python >=3.10, <=3.14; torch 2.15 alone has cp315 wheels"),
+     {"torch": ("2.15.0", "cu132"), "torchaudio": ("2.11.1", "cu132")},
+     "torchaudio 2.11.0 wheels are cp310-cp314, but 2.11.1 is one py3 wheel (Requires-Python >=3.10): "
+     "https://pypi.org/simple/torchaudio/ (tests/compat/index_recordings)"),
     ("torchaudio-torch210-pinned", ["torch==2.10.*", "torchaudio"], dict(gpu_cc=["8.6"], driver="570.124.06",
                                                                          python="3.12"),
      {"torch": ("2.10.0", "cu128"), "torchaudio": ("2.10.0", "cu128")},
@@ -182,8 +186,9 @@ CASES = [
     ("tf-py36-no-263", ["tensorflow"], dict(gpu_cc=["8.6"], driver="535.104.05", python="3.6"),
      {"tensorflow": ("2.6.2", "system-cuda")}, "package-index file list: tensorflow 2.6.3-2.6.5 have no cp36 wheels"),
     # --- tier 2 -------------------------------------------------------------------------------------------
-    ("jax-rtx4090-r580", ["jax"], dict(gpu_cc=["8.9"], driver="580.95.05", python="3.12"), {"jax": ("0.12.0.1", "cuda13")},
-     "jax-ml/jax docs/installation.md: pip install -U 'jax[cuda13]', >= 580 for CUDA 13"),
+    ("jax-rtx4090-r580", ["jax"], dict(gpu_cc=["8.9"], driver="580.95.05", python="3.12"), {"jax": ("0.12.1", "cuda13")},
+     "jax-ml/jax docs/installation.md: pip install -U 'jax[cuda13]', >= 580 for CUDA 13; jax 0.12.1 and "
+     "jax-cuda13-plugin 0.12.1 are on the package index (tests/compat/index_recordings)"),
     ("jax-r535", ["jax"], dict(gpu_cc=["8.6"], driver="535.104.05", python="3.12"), {"jax": ("0.12.0.1", "cuda12")},
      "jax docs: >= 525 for CUDA 12"),
     ("jax-windows", ["jax"], dict(os="windows", gpu_cc=["8.6"], driver="576.02", python="3.12"), {"fail": ["os"], "hint": "WSL2"},

@@ -1,5 +1,5 @@
 """`dlsetup resolve` through the real CLI: the --json contract, exit codes, bad input, --explain on this box
-and on every doctor snapshot fixture in tests/fixtures/snapshots/ (helper P's recordings)."""
+and on every doctor snapshot fixture in tests/fixtures/snapshots/ (recordings)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Machine: built from probe snapshots (helper P's fixtures) and from command-line overrides."""
+"""Machine: built from probe snapshots (fixtures) and from command-line overrides."""
 
 from __future__ import annotations
 

@@ -48,13 +48,15 @@ def test_torchaudio_follows_the_newest_torch_on_a_cuda_line_it_was_built_for(cli
 
 
 def test_torchaudio_refuses_torch_builds_of_a_cuda_line_it_has_no_build_for():
-    # driver R595: torch 2.15.0+cu132 is the package-index default, but torchaudio has no cu132 build
+    # driver R595: torch 2.15.0+cu132 is the package-index default, and torchaudio 2.11.1 on the package index is
+    # its cu132 companion; torchaudio 2.11.0 has no cu132 build, and no torchaudio has a cu134 one.
     res = _resolve(["torch", "torchaudio"], gpu_cc=["9.0"], driver="595.45.04")
     got = {p.name: (p.version, p.variant) for p in res.packages}
-    assert got == {"torch": ("2.15.0", "cu130"), "torchaudio": ("2.11.0", "cu130")}
-    cu132 = [r for r in res.rejected if r.candidate == "torch 2.15.0+cu132"]
-    assert cu132 and cu132[0].rule == "companion" and "no cu132 build" in cu132[0].detail
-    assert "pytorch/audio#4194" in cu132[0].source
+    assert got == {"torch": ("2.15.0", "cu132"), "torchaudio": ("2.11.1", "cu132")}
+    assert res.commands["pip"] == "python -m pip install torch==2.15.0 torchaudio==2.11.1"  # one index
+    cu134 = [r for r in res.rejected if r.candidate == "torch 2.15.0+cu134"]
+    assert cu134 and cu134[0].rule == "companion" and "no cu134 build" in cu134[0].detail
+    assert "pytorch/audio#4194" in cu134[0].source
     # torch alone still gets the package-index build
     alone = _resolve(["torch"], gpu_cc=["9.0"], driver="595.45.04")
     assert [(p.version, p.variant) for p in alone.packages] == [("2.15.0", "cu132")]
@@ -67,11 +69,13 @@ def test_torchaudio_before_2_11_still_pins_its_own_torch_release():
     assert not any("stable ABI" in r.text for r in res.reasons)
 
 
-def test_torchaudio_has_no_python_3_15_wheels():
+def test_torchaudio_2_11_0_has_no_python_3_15_wheels_but_2_11_1_does():
+    # torchaudio 2.11.0 wheels are cp310-cp314; 2.11.1 (the cu132 companion) is one py3 wheel, Requires-Python >=3.10
     res = _resolve(["torch", "torchaudio"], gpu_cc=["9.0"], driver="595.45.04", python="3.15")
-    assert not res.ok and res.packages == [] and res.commands["conda"] is None
-    assert any("Python 3.10–3.14" in r.detail for r in res.rejected)
-    assert any(h.text.startswith("use Python 3.14") for h in res.hints)
+    got = {p.name: (p.version, p.variant) for p in res.packages}
+    assert got == {"torch": ("2.15.0", "cu132"), "torchaudio": ("2.11.1", "cu132")}
+    cu130 = [r for r in res.rejected if r.candidate == "torch 2.15.0+cu130"]
+    assert cu130 and cu130[0].rule == "python" and "Python 3.10–3.14" in cu130[0].detail
 
 
 def test_cpu_torch_gets_the_cpu_torchaudio():

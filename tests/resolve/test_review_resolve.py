@@ -193,7 +193,8 @@ def test_conda_forge_2_10_has_cuda13_and_2_7_1_has_cuda129():
     assert pt.conda_forge_builds("2.7.1")["cuda"]["linux-x86_64"] == ["12.6", "12.9"]
     assert pt.conda_forge_builds("2.7.0")["cuda"]["linux-x86_64"] == ["12.6"]
     res = _resolve(["torch==2.10.*"], gpu_cc=["8.6"], driver="580.95.05", python="3.12")
-    assert _got(res)["torch"] == ("2.10.0", "cu130")
+    # pip: the package index's own build of 2.10 (cu128) is preferred to a second index
+    assert _got(res)["torch"] == ("2.10.0", "cu128")
     assert "cuda-version=13.0" in res.commands["conda"] and "pytorch=2.10.0=cuda*" in res.commands["conda"]
 
 
@@ -238,8 +239,8 @@ def test_a_local_version_in_the_request_picks_that_build():
     # previous-versions.md style pins: torch==2.6.0+cu124 torchvision==0.21.0+cu124
     res = _resolve(["torch==2.6.0+cu124", "torchvision==0.21.0+cu124"], gpu_cc=["8.6"], driver="550.127.05")
     assert _got(res) == {"torch": ("2.6.0", "cu124"), "torchvision": ("0.21.0", "cu124")}
-    # Without the tag any build of 2.6.0 may be chosen (the newest CUDA line that fits).
-    assert _got(_resolve(["torch==2.6.0"], gpu_cc=["8.6"], driver="550.127.05"))["torch"] == ("2.6.0", "cu126")
+    # Without the tag any build of 2.6.0 may be chosen: the package index's own build (cu124) comes first.
+    assert _got(_resolve(["torch==2.6.0"], gpu_cc=["8.6"], driver="550.127.05"))["torch"] == ("2.6.0", "cu124")
     # A tag that no build has: nothing fits, and the hint says what would without the constraint.
     res = _resolve(["torch==2.6.0+cu999"], gpu_cc=["8.6"], driver="550.127.05")
     assert not res.ok and any("fits this machine" in h.text for h in res.hints)

@@ -1,6 +1,6 @@
 """Containers: started without the GPU runtime, devices passed without driver libraries, no nvidia-uvm.
 
-Root cause #8 in anchors-resolve §4 (NVIDIA/nvidia-docker#1234, pytorch/pytorch#18690).
+Root cause #8 (NVIDIA/nvidia-docker#1234, pytorch/pytorch#18690).
 """
 
 from __future__ import annotations

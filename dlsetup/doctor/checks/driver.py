@@ -1,7 +1,7 @@
 """The NVIDIA driver itself: NVML error classes, kernel/user-space mismatch, hung or garbled probes.
 
-NVML error classes and what they mean come from anchors-resolve §5 (nvidia-ml-py 13.615.71) and the
-root causes in §4 (#11 version mismatch, #13 driver not loaded).
+NVML error classes and what they mean come from nvidia-ml-py 13.615.71; the kernel/user-space version
+mismatch and the driver that is installed but not loaded are the other two causes handled here.
 """
 
 from __future__ import annotations

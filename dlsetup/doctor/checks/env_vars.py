@@ -1,5 +1,5 @@
 """Environment variables and the loader path: CUDA_VISIBLE_DEVICES, stub libcuda, stale CUDA libraries,
-forward-compatibility libraries (root causes #4, #5, #6, #9 in anchors-resolve §4).
+forward-compatibility libraries (root causes #4, #5, #6, #9).
 """
 
 from __future__ import annotations

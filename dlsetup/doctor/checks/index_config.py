@@ -1,6 +1,6 @@
 """Package-index configuration: a mirror set in a file but masked by an environment variable, and config
-files their tool cannot read. Settings and their precedence come from the probe (helper M's
-``dlsetup.mirror.effective``); this module only judges them.
+files their tool cannot read. Settings and their precedence come from the probe
+(``dlsetup.toolconfig``); this module only judges them.
 """
 
 from __future__ import annotations

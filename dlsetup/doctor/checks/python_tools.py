@@ -1,5 +1,5 @@
 """Python tooling: `pip` ≠ `python -m pip`, packages outside the environment, torch from both pip and conda,
-a leftover conda `cpuonly` pin, the deprecated `pynvml` distribution (root cause #14 in anchors-resolve §4).
+a leftover conda `cpuonly` pin, the deprecated `pynvml` distribution (root cause #14).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Is the installed PyTorch build the right one for this GPU and driver? (root causes #1, #2, #3 in
-anchors-resolve §4: a CPU-only wheel, a driver too old for the wheel's CUDA, no kernels for the GPU)
+a CPU-only wheel, a driver too old for the wheel's CUDA, no kernels for the GPU)
 
 Compatibility facts come from ``dlsetup.compat``; the build to install instead comes from the resolver.
 """

@@ -1,6 +1,6 @@
 """WSL2: the GPU comes from the Windows driver through /usr/lib/wsl/lib; a Linux driver inside WSL breaks it.
 
-Root cause #7 in anchors-resolve §4 (microsoft/WSL#9254, #9092; conda/conda#11615).
+Root cause #7 (microsoft/WSL#9254, #9092; conda/conda#11615).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Backend selection: ``--backend`` > ``DLSETUP_BACKEND`` > auto.
+"""Backend selection: ``--backend`` > ``DLSETUP_BACKEND`` > auto (``venv`` is only used when asked for).
 
 Auto uses the conda-family tool the user already has — ``$CONDA_EXE`` (set inside an activated conda
 shell), ``$MAMBA_EXE`` (set by ``micromamba shell init`` / mamba 2), then ``conda``, ``mamba``,
@@ -15,7 +15,7 @@ from pathlib import Path
 from dlsetup.envs.backends._base import Backend, CreateRequest
 from dlsetup.errors import UsageError
 
-BACKENDS = ("rattler", "conda", "mamba", "micromamba")
+BACKENDS = ("rattler", "conda", "mamba", "micromamba", "venv")
 
 __all__ = ["BACKENDS", "Backend", "CreateRequest", "Tool", "detect_tools", "select_backend"]
 
@@ -81,6 +81,10 @@ def select_backend(name: str | None = None) -> Backend:
         from dlsetup.envs.backends.rattler import RattlerBackend
 
         return RattlerBackend()
+    if choice == "venv":  # no conda at all: uv (or python -m venv + pip)
+        from dlsetup.envs.backends.venv import VenvBackend
+
+        return VenvBackend()
     tools = detect_tools()
     if choice == "auto":
         if tools:

@@ -1,6 +1,6 @@
 """What the conda, mamba and micromamba backends share: running the tool with ``--json`` and reading it.
 
-The tools differ in a few commands (research §2 and §7, command map); each subclass says how it spells
+The tools differ in a few commands; each subclass says how it spells
 them. Everything else — the checks before, the pip section after (with the environment's own pip, from
 the index the resolver chose), cleaning up after a failure, locking — is done the same way here.
 """

@@ -1,6 +1,6 @@
 """micromamba (and mamba ≥ 2, which *is* micromamba: mamba docs ``developer_zone/changes-2.0.rst``).
 
-Differences from conda (mamba-org/mamba snapshot 03564bf; research §2): ``create -f`` takes an
+Differences from conda (mamba-org/mamba snapshot 03564bf): ``create -f`` takes an
 environment.yml, an ``@EXPLICIT`` file or a conda-lock file alike; ``env list --json`` has ``envs`` only;
 ``env export`` spells ``--no-build`` and ``--explicit`` (micromamba/src/env.cpp); ``list --export`` does
 not exist, so requirements are written from ``conda-meta`` directly; ``create --clone`` exists only

@@ -11,7 +11,7 @@ import asyncio
 import time
 from pathlib import Path
 
-from dlsetup.envs import history, locations, pip, staging
+from dlsetup.envs import history, locations, origins, pip, staging, state
 from dlsetup.envs.backends._base import Backend, CreateRequest
 from dlsetup.envs.errors import explain
 from dlsetup.envs.model import CreateResult, EnvInfo, EnvList, ExportResult, Package, RemoveResult
@@ -48,13 +48,16 @@ class RattlerBackend(Backend):
 
         start = time.perf_counter()
         spec = req.spec
+        platform = virtual.current_platform()
         if spec.kind == "explicit":
+            wanted = specfile.explicit_platform(spec)
+            if wanted and wanted != platform and req.snapshot is None:
+                raise UsageError("envs.error.explicit_platform", path=spec.source, platform=wanted, current=platform)
             channel_urls, conda_specs = specfile.explicit_to_specs(spec.explicit_urls)
         else:
             channel_urls = chmod.channel_urls(spec.channels or chmod.configured_channels())
             conda_specs = list(spec.conda)
-        solve.validate_specs(conda_specs)
-        platform = virtual.current_platform()
+        solve.validate_specs(conda_specs, spec.origins)
         if req.snapshot is not None:  # plan for that machine: its platform and its virtual packages
             platform = virtual.platform_of(req.snapshot)
             vps = virtual.for_platform(None, cuda=req.cuda, snapshot=req.snapshot)
@@ -64,18 +67,21 @@ class RattlerBackend(Backend):
                               dry_run=req.dry_run, source=spec.source, channels=[redact_url(u) for u in channel_urls],
                               specs=conda_specs, pip=list(spec.pip), pip_index_url=redact_url(spec.pip_index_url or "") or None,
                               virtual_packages=virtual.describe(vps), recipe=req.recipe, platform=platform,
-                              warnings=list(req.warnings))
+                              variables=dict(spec.variables), warnings=list(req.warnings))
         try:
             with status(t("envs.progress.solving")):
                 records = _run(solve.solve_records(channel_urls, conda_specs, platform=platform,
                                                    virtual_packages=vps, offline=req.offline))
         except OperationFailed as exc:
+            origins.name_origin(exc, spec, channel_urls)
             if req.dry_run and exc.key == "envs.error.channel_unreachable":
                 result.solved = False
                 result.solve_error = exc.message()
                 result.duration_s = round(time.perf_counter() - start, 3)
                 return result
             raise
+        if spec.kind == "explicit":
+            origins.check_explicit_digests(spec, records)
         result.packages = sorted((solve.record_package(r) for r in records), key=lambda p: p.name)
         if req.dry_run:
             result.duration_s = round(time.perf_counter() - start, 3)
@@ -83,6 +89,8 @@ class RattlerBackend(Backend):
         with staging.Stage(req.prefix) as st:
             self._link(records, st.path, req.prefix, requested=conda_specs)
             history.append_entry(st.path, added=_dist_strs(records), update_specs=conda_specs)
+            if spec.variables:
+                state.set_env_vars(st.path, spec.variables)
             if spec.pip:
                 result.pip_packages = self._pip(st.path, req.prefix, spec.pip, spec.pip_index_url,
                                                 spec.pip_extra_index_urls)
@@ -94,17 +102,21 @@ class RattlerBackend(Backend):
         return result
 
     def _link(self, records, target: Path, final: Path, requested: list[str] | None = None) -> None:
+        from dlsetup.download.prefetch import local_copies
         from dlsetup.envs import solve
         from dlsetup.output import progress_bar, progress_enabled
 
-        if not progress_enabled():  # not a terminal: skip importing rich.progress at all
-            _run(solve.install_records(records, target, final_prefix=final, requested_specs=requested,
-                                       installed=[]))
-            return
-        with progress_bar() as prog:
-            reporter = solve.InstallProgress(prog)
-            _run(solve.install_records(records, target, final_prefix=final, requested_specs=requested,
-                                       reporter=reporter, installed=[]))
+        # archives come through dlsetup's resumable, verified downloader first; rattler links local copies
+        with local_copies(records, solve.cache_root() / "pkgs") as restore:
+            if not progress_enabled():  # not a terminal: skip importing rich.progress at all
+                _run(solve.install_records(records, target, final_prefix=final, requested_specs=requested,
+                                           installed=[]))
+            else:
+                with progress_bar() as prog:
+                    reporter = solve.InstallProgress(prog)
+                    _run(solve.install_records(records, target, final_prefix=final, requested_specs=requested,
+                                               reporter=reporter, installed=[]))
+            restore(target)
 
     def _pip(self, staged: Path, final: Path, requirements: list[str], index_url: str | None,
              extra: list[str] | None, no_deps: bool = False) -> list[Package]:
@@ -230,6 +242,11 @@ class RattlerBackend(Backend):
         out = EnvList(envs_dirs=[str(d) for d in locations.envs_dirs()], registry=str(locations.registry_path()),
                       backend=self.name, cleaned=cleaned)
         for name, prefix, registered in locations.known_envs():
+            if locations.is_venv(prefix):  # made by --backend venv: described by its own marker
+                from dlsetup.envs.venvinfo import env_info
+
+                out.envs.append(env_info(prefix, name))
+                continue
             records = pfx.conda_records(prefix)
             out.envs.append(EnvInfo(name=name, prefix=str(prefix), active=locations.is_active(prefix),
                                     base=name == "base" or locations.is_base(prefix), registered=registered,

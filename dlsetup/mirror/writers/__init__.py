@@ -16,7 +16,7 @@ from typing import Any
 
 from dlsetup.errors import UsageError
 from dlsetup.mirror.catalog import Catalog, Mirror
-from dlsetup.mirror.readers import ConfigFileError
+from dlsetup.toolconfig.readers import ConfigFileError
 
 
 @dataclass
@@ -82,11 +82,12 @@ def load_toml(tool: str, text: str | None, path: Path):
     cannot round-trip, is a usage error naming the file: report it, never write it."""
     import tomlkit
 
-    from dlsetup.mirror.readers import parse_toml
+    from dlsetup.toolconfig.readers import parse_toml
+    from dlsetup.toolconfig.uv import parse as parse_uv
 
     if text:
         try:
-            parse_toml(text, path)
+            (parse_uv if tool == "uv" else parse_toml)(text, path)
         except ConfigFileError as exc:
             raise malformed(tool, exc) from None
     try:

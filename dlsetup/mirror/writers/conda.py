@@ -1,7 +1,7 @@
 """conda: ``.condarc`` with an explicit ``channels`` list, ``default_channels`` and ``custom_channels``.
 
 The form TUNA and USTC document (mirrorz-org/mirrorz-docs:anaconda/usage.zh.md, ustclug/mirrorhelp:
-docs/anaconda.md; anchors-mirror.md §4.2), never the stale ``conda config --add channels <url>`` recipe:
+docs/anaconda.md), never the stale ``conda config --add channels <url>`` recipe:
 
 * ``channels`` — written explicitly (conda 25.9 stopped adding ``defaults`` implicitly): ``conda-forge``
   by default; ``defaults`` only with ``--conda-defaults`` (Anaconda's terms apply to it). An existing
@@ -10,47 +10,32 @@ docs/anaconda.md; anchors-mirror.md §4.2), never the stale ``conda config --add
   when the mirror really carries them (USTC does not: its pkgs/* redirect to TUNA).
 * ``custom_channels`` — ``<name>: <mirror>/anaconda/cloud`` for the community channels it carries.
 
-Edited with ruamel.yaml round-trip, so comments and the order of other keys stay.
+Edited with ruamel.yaml round-trip and spliced back into the original text
+(:mod:`dlsetup.toolconfig.condarc`): settings that do not change keep their bytes (indentation, ``True``,
+comments, CRLF); the changed ones are indented like the file's own lists.
 """
 
 from __future__ import annotations
 
-import io
 import re
 from pathlib import Path
 
 from dlsetup.mirror.catalog import Mirror, owner_of
-from dlsetup.mirror.readers import ConfigFileError
 from dlsetup.mirror.writers import Context, Report, malformed
+from dlsetup.toolconfig import condarc
+from dlsetup.toolconfig.readers import ConfigFileError
 
 # Community channels written to custom_channels when the mirror carries them (DL-relevant first).
 CHANNELS = (
     "conda-forge", "bioconda", "pytorch", "pytorch-lts", "pytorch3d", "nvidia", "rapidsai", "dglteam",
     "fastai", "menpo", "simpleitk", "Paddle", "deepmodeling",
 )
-KEYS = ("channels", "default_channels", "custom_channels", "show_channel_urls")
-
-
-def _yaml(text: str):
-    from ruamel.yaml import YAML
-
-    yaml = YAML()  # round-trip
-    yaml.preserve_quotes = True
-    yaml.width = 4096
-    # Keep the list style the file already uses ("- x" flush with the key, or indented by two).
-    flush = re.search(r"^[A-Za-z_][\w\-]*:\s*\n- ", text, re.M) is not None
-    if flush:
-        yaml.indent(mapping=2, sequence=2, offset=0)
-    else:
-        yaml.indent(mapping=2, sequence=4, offset=2)
-    return yaml
-
 
 def _load(text: str | None, path: Path):
     from ruamel.yaml.comments import CommentedMap
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-    yaml = _yaml(text or "")
+    yaml = condarc.make_yaml(text or "")
     if not text or not text.strip():
         return yaml, CommentedMap()
     try:
@@ -80,12 +65,6 @@ def _line(data, key) -> int | None:
         return None
 
 
-def _dump(yaml, data) -> str:
-    buf = io.StringIO()
-    yaml.dump(data, buf)
-    return buf.getvalue()
-
-
 def _stale_channel(entry: str, ctx: Context) -> str | None:
     """A mirror URL in ``channels`` (the old recipe) → the channel name it stands for ('' = drop)."""
     if "://" not in entry:
@@ -99,7 +78,10 @@ def _stale_channel(entry: str, ctx: Context) -> str | None:
         return None
     path = rest[len(base) + 1 :]
     if path.startswith("cloud/"):
-        return path.split("/", 1)[1]
+        name = path.split("/", 1)[1]
+        # only a channel the catalogue says this mirror serves: anything else (TUNA's cloud/msys2, dropped
+        # from its sync in 2024) stays a URL, since as a bare name it would resolve upstream
+        return name if name.split("/", 1)[0] in owner.cloud_channels() else None
     if path in ("pkgs/main", "pkgs/r", "pkgs/msys2"):
         return "defaults"
     if path == "pkgs/free":
@@ -117,6 +99,7 @@ def apply(text: str | None, ctx: Context, report: Report) -> str | None:
 
     path = report.path or Path(".condarc")
     yaml, data = _load(text, path)
+    before = condarc.plain(data)
     m = ctx.mirror
     assert m is not None and m.conda
     # channels
@@ -126,6 +109,8 @@ def apply(text: str | None, ctx: Context, report: Report) -> str | None:
         name = _stale_channel(str(entry), ctx)
         if name is None:
             name = str(entry)
+            if _uncarried_cloud(name, ctx):
+                report.note("mirror.note.conda_channel_kept", entry=name)
         elif not name:
             report.note("mirror.note.conda_stale_dropped", entry=str(entry))
         elif name != str(entry):
@@ -146,7 +131,10 @@ def apply(text: str | None, ctx: Context, report: Report) -> str | None:
     # default_channels
     urls = default_channel_urls(m, ctx.platform)
     if urls:
-        if [str(u) for u in (data.get("default_channels") or [])] != urls:
+        existing = [str(u) for u in (data.get("default_channels") or [])]
+        if existing != urls:
+            if existing and not all(owner_of(u, ctx.catalog) for u in existing):
+                report.note("mirror.note.conda_default_channels_replaced", file=str(path), value=", ".join(existing))
             data["default_channels"] = CommentedSeq(urls)
             report.change("default_channels = [" + ", ".join(urls) + "]")
     else:
@@ -187,7 +175,7 @@ def apply(text: str | None, ctx: Context, report: Report) -> str | None:
         report.change("show_channel_urls = true")
     if not report.changes:
         return text
-    return _dump(yaml, data)
+    return condarc.splice(text or "", before, data, yaml)
 
 
 def reset(text: str | None, ctx: Context, report: Report) -> str | None:
@@ -195,6 +183,7 @@ def reset(text: str | None, ctx: Context, report: Report) -> str | None:
         return None
     path = report.path or Path(".condarc")
     yaml, data = _load(text, path)
+    before = condarc.plain(data)
     if "default_channels" in data:
         existing = [str(u) for u in (data["default_channels"] or [])]
         if all(owner_of(u, ctx.catalog) is not None for u in existing):
@@ -226,4 +215,17 @@ def reset(text: str | None, ctx: Context, report: Report) -> str | None:
             report.change("channels = [" + ", ".join(fixed) + "] (mirror URLs turned back into names)")
     if not report.changes:
         return text
-    return _dump(yaml, data)
+    return condarc.splice(text or "", before, data, yaml)
+
+
+def _uncarried_cloud(entry: str, ctx: Context) -> bool:
+    """A URL under a catalogue mirror's ``cloud/`` for a channel that mirror does not serve."""
+    if "://" not in entry:
+        return False
+    owner = owner_of(entry, ctx.catalog)
+    if owner is None or not owner.conda:
+        return False
+    base = owner.conda.rstrip("/") + "/cloud/"
+    rest = re.sub(r"://[^/@]*@", "://", entry).rstrip("/")
+    return rest.lower().startswith(base.lower()) and \
+        rest[len(base):].split("/", 1)[0] not in owner.cloud_channels()

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from dlsetup.mirror.readers import ConfigFileError
 from dlsetup.mirror.writers import Report, malformed
+from dlsetup.toolconfig.readers import ConfigFileError
 
 
 def _state(text: str | None, path: Path) -> dict:

@@ -12,9 +12,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from dlsetup.mirror.catalog import owner_of
-from dlsetup.mirror.readers import ConfigFileError, parse_ini
 from dlsetup.mirror.writers import Context, Report, malformed
-from dlsetup.mirror.writers.ini import IniDoc
+from dlsetup.toolconfig.ini import IniDoc
+from dlsetup.toolconfig.readers import ConfigFileError, parse_ini
 
 
 def host_of(url: str) -> str:
@@ -36,6 +36,8 @@ def apply(text: str | None, ctx: Context, report: Report) -> str | None:
     m = ctx.mirror
     assert m is not None and m.pip
     doc = IniDoc(text or "")
+    for line, header in doc.odd_headers():
+        report.note("mirror.note.pip_header_text_ignored", file=str(report.path), line=line, text=header)
     old = doc.get("global", "index-url")
     if old != m.pip:
         doc.set("global", "index-url", m.pip)
@@ -83,10 +85,3 @@ def _mirror_host(host: str, ctx: Context) -> bool:
             if url and host_of(url) == host:
                 return True
     return False
-
-
-def owner_name(url: str | None, ctx: Context) -> str | None:
-    if not url:
-        return None
-    m = owner_of(url, ctx.catalog)
-    return m.id if m else None

@@ -1,5 +1,5 @@
 """pixi: ``[mirrors]`` in ``config.toml``, keyed by the upstream URL prefix (prefix-dev/pixi
-docs/reference/pixi_configuration.md; key mapping as posted in tuna/issues#2522, anchors-mirror.md §4.5).
+docs/reference/pixi_configuration.md; key mapping as posted in tuna/issues#2522).
 
 Conda channels map ``<channel alias>/<name>`` to ``<mirror>/anaconda/cloud/<name>``; pixi's PyPI
 resolution needs the simple index and, where the mirror serves files under its own prefix, the files
@@ -39,6 +39,9 @@ def apply(text: str | None, ctx: Context, report: Report) -> str | None:
     import tomlkit
 
     doc = load_toml("pixi", text, report.path or Path("config.toml"))
+    pypi = doc.get("pypi-config")
+    if hasattr(pypi, "get") and isinstance(pypi.get("index-url"), str):
+        report.note("mirror.note.pixi_pypi_config", value=str(pypi["index-url"]), file=str(report.path))
     mirrors = doc.get("mirrors")
     if mirrors is None:
         mirrors = tomlkit.table()
@@ -69,6 +72,9 @@ def reset(text: str | None, ctx: Context, report: Report) -> str | None:
     if text is None:
         return None
     doc = load_toml("pixi", text, report.path or Path("config.toml"))
+    pypi = doc.get("pypi-config")
+    if hasattr(pypi, "get") and isinstance(pypi.get("index-url"), str):
+        report.note("mirror.note.pixi_pypi_config", value=str(pypi["index-url"]), file=str(report.path))
     mirrors = doc.get("mirrors")
     if mirrors is None:
         return text

@@ -1,6 +1,6 @@
 """PyTorch wheels: point pip / uv at the mirror's wheel location for one variant (cu126, cpu, ...).
 
-Only Aliyun, SJTU and NJU mirror PyTorch wheels, each in its own layout (anchors-mirror.md §1, §4.4):
+Only Aliyun, SJTU and NJU mirror PyTorch wheels, each in its own layout:
 
 * ``simple`` (NJU ``pytorch/whl/<variant>``): pip ``extra-index-url``; uv ``[[index]]`` (named
   ``pytorch-<variant>``). Local versions (``2.6.0+cu126``) sort above the plain PyPI build, so pip picks
@@ -20,7 +20,7 @@ from pathlib import Path
 from dlsetup.mirror.catalog import is_mirror_torch_url, is_torch_url
 from dlsetup.mirror.writers import Context, Report, append_table
 from dlsetup.mirror.writers import pip as pip_writer
-from dlsetup.mirror.writers.ini import IniDoc
+from dlsetup.toolconfig.ini import IniDoc
 
 UPSTREAM = "https://download.pytorch.org/whl"
 

@@ -1,6 +1,6 @@
 """uv: ``[[index]] url = ... default = true`` (+ ``python-install-mirror``), edited with tomlkit.
 
-Form from astral-sh/uv docs/concepts/indexes.md and mirrorz-docs / ustclug help (anchors-mirror.md §4.3):
+Form from astral-sh/uv docs/concepts/indexes.md and mirrorz-docs / ustclug help:
 only the entry with ``default = true`` is replaced, the user's named indexes stay; ``python-install-mirror``
 is a uv.toml-only key (not valid in pyproject.toml). The deprecated ``index-url`` is left alone: an
 ``[[index]]`` default beats it (checked with uv 0.13.9).
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dlsetup.mirror.catalog import owner_of
+from dlsetup.mirror.catalog import is_mirror_torch_url, owner_of
 from dlsetup.mirror.writers import Context, Report, append_table, load_toml
 from dlsetup.mirror.writers import torch as torch_writer
 
@@ -60,6 +60,15 @@ def apply(text: str | None, ctx: Context, report: Report, *, include_torch: bool
         elif default.get("url") != m.pip:
             default["url"] = m.pip
             report.change(f"[[index]] (default) url = {m.pip}")
+        # uv asks the other [[index]] entries (and extra-index-url) before the default index
+        # (docs/concepts/indexes.md): a package they carry never comes from the mirror
+        for e in indexes:
+            url = str(e.get("url", "")) if hasattr(e, "get") else ""
+            if url and e.get("default") is not True and not is_mirror_torch_url(url, ctx.catalog):
+                report.note("mirror.note.uv_index_first", url=url, file=str(path))
+        extra = table.get("extra-index-url")
+        for url in [extra] if isinstance(extra, str) else list(extra or []):
+            report.note("mirror.note.uv_index_first", url=str(url), file=str(path))
     if m.python_install:
         if pyproject:
             report.note("mirror.note.uv_python_mirror_pyproject", url=m.python_install)

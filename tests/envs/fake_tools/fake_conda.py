@@ -1,4 +1,4 @@
-"""A stand-in for the conda / mamba / micromamba command lines (which cannot be installed on CI: research §6.9).
+"""A stand-in for the conda / mamba / micromamba command lines (which cannot be installed on CI).
 
 Where the replayed output comes from — none of it was recorded from a live tool on this machine, because
 none can be installed here; every shape is taken from the tools' source, as cited:
@@ -22,7 +22,7 @@ none can be installed here; every shape is taken from the tools' source, as cite
 
 It keeps real state so the whole flow can be checked: environments are directories under
 ``$FAKE_TOOL_ROOT/envs`` with ``conda-meta/<pkg>.json`` records and a conda-format history; a ``python``
-package gets a venv-style interpreter (a symlink to the test's own Python, research §5.4) so dlsetup's
+package gets a venv-style interpreter (a symlink to the test's own Python) so dlsetup's
 pip step really runs inside it. Every invocation is appended to ``$FAKE_TOOL_LOG`` as JSON.
 Knobs: ``FAKE_TOOL_VERSION`` (version to report), ``FAKE_TOOL_FAIL=<subcommand>`` (fail it, after
 leaving a half-made prefix, as conda can).

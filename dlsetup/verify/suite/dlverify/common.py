@@ -6,7 +6,7 @@ from contextlib import contextmanager
 from typing import Any
 
 # Normalised max error limits, max|out - ref| / max|ref| against a float64 reference
-# (research/anchors-verify.md §4.2): fp32 with TF32 off 1e-5, TF32 5e-3 (PyTorch's own
+#: fp32 with TF32 off 1e-5, TF32 5e-3 (PyTorch's own
 # tf32_on_and_off(0.005)), bf16 2e-2 (assert_close bf16 rtol 1.6e-2), fp16 5e-3.
 LIMITS = {"fp32": 1e-5, "tf32": 5e-3, "bf16": 2e-2, "fp16": 5e-3}
 

@@ -1,0 +1,1 @@
+"""Generated compatibility data (python -m dlsetup.compat.refresh); shipped as package data."""
