@@ -12,7 +12,7 @@ import sys
 
 import click
 
-from dlsetup import __version__, exitcodes
+from dlsetup import __version__, clicktext, exitcodes
 
 # name -> (module, attribute, short help). Short help is kept here so --help imports nothing else.
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -30,21 +30,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "compat": ("dlsetup.commands.compat", "compat", "Refresh the compatibility data from the package index."),
 }
 
-ROOT_HELP = f"""dlsetup takes a machine from "a GPU box with a driver" (or no GPU) to a verified,
-reproducible deep-learning environment.
-
-\b
-Examples:
-  dlsetup doctor                 # what is wrong with this machine, and how to fix it
-  dlsetup resolve torch          # which PyTorch build fits, and the install commands
-  dlsetup mirror tuna            # use the Tsinghua mirror for pip, conda, uv, ...
-  dlsetup create env dl --recipe pytorch
-  dlsetup verify                 # prove the stack computes correctly
-
-\b
-{exitcodes.HELP_TEXT}
-Set --lang zh (or LANG=zh_CN.UTF-8) for Chinese output.
-"""
+# The root help text is the catalog's ``cli.help.root`` (English and Chinese), see dlsetup/clicktext.py.
+ROOT_HELP = None
 
 
 class LazyGroup(click.Group):
@@ -64,27 +51,34 @@ class LazyGroup(click.Group):
         return super().get_command(ctx, cmd_name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows = [(name, self.lazy[name][2]) for name in self.list_commands(ctx) if name in self.lazy]
+        from dlsetup import clicktext
+
+        rows = [(name, clicktext._lookup(f"cli.short.{name}") or self.lazy[name][2])
+                for name in self.list_commands(ctx) if name in self.lazy]
         rows += [
             (name, cmd.get_short_help_str(80))
             for name, cmd in sorted(self.commands.items())
             if name not in self.lazy and not cmd.hidden
         ]
         if rows:
-            with formatter.section("Commands"):
+            with formatter.section(clicktext.gettext("Commands")):
                 formatter.write_dl(rows)
+
+
+_early_lang: list[str | None] = [None]  # --lang as found on the command line before parsing (main)
 
 
 def _set_lang(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     from dlsetup import i18n
 
-    if value is not None or ctx.parent is None:
-        try:
-            i18n.set_language(value)
-        except i18n.UnsupportedLanguage as exc:
-            from dlsetup.errors import UsageError
+    if value is None and ctx.parent is not None:
+        return value
+    try:
+        i18n.set_language(value if value is not None else _early_lang[0])
+    except i18n.UnsupportedLanguage as exc:
+        from dlsetup.errors import UsageError
 
-            raise UsageError("core.error.unknown_lang", lang=exc.lang, supported=", ".join(i18n.SUPPORTED)) from None
+        raise UsageError("core.error.unknown_lang", lang=exc.lang, supported=", ".join(i18n.SUPPORTED)) from None
     return value
 
 
@@ -122,7 +116,7 @@ def common_options(func):
     )(func)
     func = click.option(
         "--lang", metavar="zh|en", expose_value=False, is_eager=True, callback=_set_lang,
-        help="Output language (default from LANG/LC_ALL: zh_CN* gives Chinese).",
+        help="Output language (default: DLSETUP_LANG, LANG/LC_ALL, the Windows display language).",
     )(func)
     func = click.option(
         "-v", "--verbose", count=True, expose_value=False, callback=_set_verbose, help="More detail (repeatable).",
@@ -131,6 +125,18 @@ def common_options(func):
         "-q", "--quiet", is_flag=True, expose_value=False, callback=_set_quiet, help="Only errors.",
     )(func)
     return func
+
+
+clicktext.install()
+
+
+def shell_option(func):
+    """--shell on every command that prints commands to paste (resolve, doctor, env, mirror)."""
+    return click.option(
+        "--shell", "shell", type=click.Choice(["bash", "zsh", "fish", "powershell", "cmd"]), default=None,
+        help="Write commands for this shell (default: the shell dlsetup runs in; PowerShell for a Windows "
+             "snapshot or --os windows).",
+    )(func)
 
 
 @click.group(
@@ -156,11 +162,35 @@ def _command_name(argv: list[str]) -> str:
     return "dlsetup"
 
 
+def _early_language(args: list[str]) -> None:
+    """Choose the language before click parses anything, so that ``--help`` and click's own messages
+    ("Usage:", "No such command") follow ``--lang`` wherever it stands on the line, or the environment."""
+    from dlsetup import i18n
+
+    lang = _early_lang[0] = None
+    for i, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg == "--lang" and i + 1 < len(args):
+            lang = args[i + 1]
+        elif arg.startswith("--lang="):
+            lang = arg.split("=", 1)[1]
+    # click's messages and the help texts follow i18n.language() when printed (dlsetup/clicktext.py).
+    try:
+        i18n.set_language(lang)
+        _early_lang[0] = lang
+    except i18n.UnsupportedLanguage:  # reported by the --lang option itself, as a usage error
+        i18n.set_language(None)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI and turn every failure into a one-line message and an exit code."""
     from dlsetup.errors import DlsetupError
+    from dlsetup.output import setup_streams
 
     args = sys.argv[1:] if argv is None else list(argv)
+    setup_streams()
+    _early_language(args)
     try:
         code = cli.main(args=args, prog_name="dlsetup", standalone_mode=False)
         if not isinstance(code, int):
@@ -171,7 +201,9 @@ def main(argv: list[str] | None = None) -> None:
         exc.show()
         code = exc.exit_code
     except click.exceptions.Abort:
-        sys.stderr.write("dlsetup: aborted\n")
+        from dlsetup.i18n import t
+
+        sys.stderr.write(t("core.aborted") + "\n")
         code = 130
     except DlsetupError as exc:
         from dlsetup.output import emit_error
@@ -179,7 +211,9 @@ def main(argv: list[str] | None = None) -> None:
         emit_error(_command_name(args), exc.key, exc.message(), exc.exit_code)
         code = exc.exit_code
     except KeyboardInterrupt:
-        sys.stderr.write("dlsetup: interrupted\n")
+        from dlsetup.i18n import t
+
+        sys.stderr.write(t("core.interrupted") + "\n")
         code = 130
     except BrokenPipeError:
         code = exitcodes.FAILED

@@ -18,14 +18,19 @@ _current: str | None = None
 _catalogs: dict[tuple[str, str], dict[str, str]] = {}
 
 
-def detect_language(environ: os._Environ[str] | dict[str, str] | None = None) -> str:
-    """Pick the language from LC_ALL, LC_MESSAGES, LANGUAGE, LANG (first set wins): zh* → zh, else en."""
+def detect_language(environ: os._Environ[str] | dict[str, str] | None = None, plat=None) -> str:
+    """Pick the language: DLSETUP_LANG, LC_ALL, LC_MESSAGES, LANG, LANGUAGE (first set wins: zh* → zh,
+    else en); when none is set, the Windows user's UI language (Windows sets none of those variables)."""
     env = os.environ if environ is None else environ
     for var in ("DLSETUP_LANG", "LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE"):
         value = env.get(var, "")
         if value:
             return "zh" if value.lower().startswith("zh") else "en"
-    return "en"
+    if plat is None:
+        from dlsetup.platform import current
+
+        plat = current()
+    return "zh" if plat.ui_language() == "zh" else "en"
 
 
 class UnsupportedLanguage(ValueError):

@@ -2,6 +2,12 @@
 
 Rules: ``--json`` prints exactly one JSON document on stdout and nothing else; progress and logs go
 to stderr. ``NO_COLOR`` or a non-TTY stream turns colour and spinners off.
+
+Output never crashes on the stream's encoding. A redirect on Chinese Windows writes cp936 (GBK), on
+Western Windows cp1252 (Python uses the ANSI code page for files and pipes:
+https://docs.python.org/3/library/sys.html#sys.stdout). :func:`setup_streams` gives text streams that
+cannot encode everything the ``dlsetup-ascii`` error handler: a symbol the code page lacks becomes its
+ASCII form (✓ → ok, • → -, → → ->), anything else ``?``. ``--json`` is always UTF-8 bytes.
 """
 
 from __future__ import annotations
@@ -33,6 +39,74 @@ def reset() -> None:
     settings.command = None
 
 
+# Symbols used in the catalogs and renderers, and what a stream that cannot encode them gets instead.
+ASCII_FALLBACKS = {
+    "\u2713": "ok", "\u2714": "ok", "\u2717": "x", "\u2718": "x", "\u2022": "-", "\u00b7": ".",
+    "\u2192": "->", "\u2190": "<-", "\u21d2": "=>", "\u2265": ">=", "\u2264": "<=", "\u2260": "!=",
+    "\u2014": "--", "\u2013": "-", "\u2026": "...", "\u201c": '"', "\u201d": '"', "\u2018": "'",
+    "\u2019": "'", "\u00d7": "x", "\u00a7": "S.", "\u2502": "|", "\u251c": "|-", "\u2514": "`-",
+    "\u2500": "-", "\u00a0": " ", "\u3002": ".", "\u3001": ",",
+}
+ERRORS = "dlsetup-ascii"
+
+
+def _ascii_fallback(exc: UnicodeError) -> tuple[str, int]:
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    import unicodedata
+
+    out = []
+    for ch in exc.object[exc.start:exc.end]:
+        sub = ASCII_FALLBACKS.get(ch)
+        if sub is None:
+            folded = unicodedata.normalize("NFKC", ch)  # fullwidth ： ， （ → : , (
+            sub = folded if folded.isascii() else "?"
+        out.append(sub)
+    return "".join(out), exc.end
+
+
+def _register() -> None:
+    import codecs
+
+    try:
+        codecs.lookup_error(ERRORS)
+    except LookupError:
+        codecs.register_error(ERRORS, _ascii_fallback)
+
+
+def _is_utf(encoding: str | None) -> bool:
+    return (encoding or "").lower().replace("-", "").replace("_", "").startswith("utf")
+
+
+def setup_streams(streams: tuple[Any, ...] | None = None) -> None:
+    """Let stdout/stderr write whatever their encoding: keep UTF-8 streams as they are; give the others
+    the ASCII fallback handler instead of ``strict`` (what a console or a redirect on Windows gets)."""
+    _register()
+    for stream in streams if streams is not None else (sys.stdout, sys.stderr):
+        if stream is None or _is_utf(getattr(stream, "encoding", None)):
+            continue
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is None:
+            continue
+        try:
+            reconfigure(errors=ERRORS)
+        except (ValueError, OSError):  # a closed or detached stream: nothing will be written to it
+            pass
+
+
+def write_json(doc: Any) -> None:
+    """One JSON document on stdout, always UTF-8 (bytes to the buffer when the text layer is not UTF-8)."""
+    text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is not None and not _is_utf(getattr(sys.stdout, "encoding", None)):
+        sys.stdout.flush()
+        buffer.write(text.encode("utf-8"))
+        buffer.flush()
+        return
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
 def _color_allowed(stream: Any) -> bool:
     if os.environ.get("NO_COLOR"):
         return False
@@ -62,8 +136,7 @@ def make_console(stderr: bool = False):
 def emit(result: Any) -> int:
     """Render a :class:`dlsetup.result.Result` as JSON or text; return its exit code."""
     if settings.json or result.render_text is None:
-        sys.stdout.write(json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n")
-        sys.stdout.flush()
+        write_json(result.to_json())
     else:
         result.render_text(make_console(), result.data)
     return result.exit_code
@@ -78,8 +151,10 @@ def emit_error(command: str, code: str, message: str, exit_code: int) -> None:
             "exit_code": exit_code,
             "error": {"code": code, "message": message},
         }
-        sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
-    sys.stderr.write(f"dlsetup: error: {message}\n")
+        write_json(doc)
+    from dlsetup.i18n import t
+
+    sys.stderr.write(t("core.error.prefix", message=message) + "\n")
     sys.stderr.flush()
 
 
@@ -93,7 +168,9 @@ def log(message: str, level: int = 1) -> None:
 
 def warn(message: str) -> None:
     if not settings.quiet:
-        sys.stderr.write(f"dlsetup: warning: {message}\n")
+        from dlsetup.i18n import t
+
+        sys.stderr.write(t("core.warning.prefix", message=message) + "\n")
 
 
 def progress_enabled() -> bool:

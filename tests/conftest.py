@@ -96,6 +96,7 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("DLSETUP_CACHE_DIR", str(home / ".cache" / "dlsetup"))
     monkeypatch.setenv("RATTLER_CACHE_DIR", str(home / ".cache" / "rattler"))
     monkeypatch.setenv("LANG", "C.UTF-8")
+    monkeypatch.setenv("DLSETUP_SHELL", "bash")  # printed commands: bash, whatever shell runs the tests
     monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
     from dlsetup import i18n, output
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from dlsetup.cli import common_options
+from dlsetup.cli import common_options, shell_option
 
 HELP = """Diagnose the NVIDIA driver, GPUs, CUDA, Python tooling and installed frameworks.
 
@@ -19,6 +19,7 @@ Examples:
   dlsetup doctor --python ~/envs/dl/bin/python
   dlsetup doctor --save-snapshot me.json  # a redacted file to send to a teacher
   dlsetup doctor --snapshot student.json  # diagnose a recorded machine
+  dlsetup doctor --shell cmd              # fix commands for cmd.exe (Anaconda Prompt)
   dlsetup doctor --strict --json          # for CI: exit 3 on warnings, one JSON document
 
 \b
@@ -41,9 +42,10 @@ Exit codes: 0 no errors (notes allowed); 1 errors found; 2 bad input (nothing ch
 @click.option("--no-redact", is_flag=True,
               help="With --save-snapshot: keep host name, user name, home paths and GPU UUIDs "
                    "(passwords and tokens inside URLs are removed either way).")
+@shell_option
 @common_options
 def doctor(deep: bool, python: str | None, deep_timeout: float, strict: bool, snapshot: str | None,
-           save_snapshot: str | None, no_redact: bool) -> int:
+           save_snapshot: str | None, no_redact: bool, shell: str | None) -> int:
     from dlsetup.doctor.render import render_text
     from dlsetup.doctor.runner import run_doctor
     from dlsetup.errors import UsageError
@@ -55,5 +57,6 @@ def doctor(deep: bool, python: str | None, deep_timeout: float, strict: bool, sn
     if no_redact and not save_snapshot:
         raise UsageError("doctor.error.no_redact_without_save")
     report = run_doctor(deep=deep, python=python, strict=strict, snapshot_path=snapshot,
-                        save_path=save_snapshot, redact=not no_redact, deep_timeout=deep_timeout)
+                        save_path=save_snapshot, redact=not no_redact, deep_timeout=deep_timeout,
+                        shell=shell)
     return emit(Result(command="doctor", data=report, exit_code=report.exit_code, render_text=render_text))

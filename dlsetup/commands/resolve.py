@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from dlsetup.cli import common_options
+from dlsetup.cli import common_options, shell_option
 
 HELP = """Pick the framework builds that fit this machine and print the install commands.
 
@@ -36,6 +36,7 @@ Examples:
   dlsetup resolve torch --no-gpu                                       # CPU-only build
   dlsetup resolve torch --check-index                                  # are the wheels really there?
   dlsetup resolve jax --refresh                                        # with the index's newest releases
+  dlsetup resolve torch --os windows --shell cmd                       # commands for Anaconda Prompt
 """
 
 
@@ -60,9 +61,10 @@ Examples:
 @click.option("--index-url", metavar="URL", help="With --check-index: ask this index instead of the chosen one.")
 @click.option("--refresh", is_flag=True, help="First fetch the newest release data from the package index "
               "(same as dlsetup compat refresh).")
+@shell_option
 @common_options
 def resolve(packages, snapshot, os_name, arch, python, driver, gpu, gpu_cc, no_gpu, glibc, cuda, explain, check_index,
-            index_url, refresh):
+            index_url, refresh, shell):
     from dlsetup import exitcodes
     from dlsetup.hw.db import gpus_from_env
     from dlsetup.mirror.api import torch_wheel_source
@@ -75,5 +77,7 @@ def resolve(packages, snapshot, os_name, arch, python, driver, gpu, gpu_cc, no_g
               wheel_source=torch_wheel_source,
               snapshot=snapshot, os=os_name, arch=arch, python=python, driver=driver, gpu_cc=gpu_cc,
               no_gpu=no_gpu, glibc=glibc, gpu=gpu or gpus_from_env())
+    if shell:
+        res.set_shell(shell)
     return emit(Result(command="resolve", data=res, exit_code=exitcodes.OK if res.ok else exitcodes.FAILED,
                        render_text=render))

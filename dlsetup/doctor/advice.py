@@ -6,10 +6,9 @@ unavailable), the fix falls back to ``dlsetup resolve ...``, which explains why.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
-from dlsetup.doctor import facts
+from dlsetup.platform.shell import Cmd
 from dlsetup.probe.model import Snapshot
 
 
@@ -18,7 +17,7 @@ class BuildAdvice:
     """The build the resolver picked, ready to paste."""
 
     summary: str  # "torch==2.14.1 (cu126) from https://download.pytorch.org/whl/cu126"
-    commands: list[str] = field(default_factory=list)
+    commands: list[Cmd] = field(default_factory=list)  # argument lists; doctor renders them for the shell
     packages: list[dict] = field(default_factory=list)  # the resolver's package rows
 
 
@@ -48,7 +47,7 @@ def build_advice(snap: Snapshot, request: str = "torch", *, no_gpu: bool = False
     return advice
 
 
-def commands_for(snap: Snapshot, request: str = "torch", *, no_gpu: bool = False, prefer: str = "pip") -> list[str]:
+def commands_for(snap: Snapshot, request: str = "torch", *, no_gpu: bool = False, prefer: str = "pip") -> list[Cmd]:
     """The install commands for ``request``, or the ``dlsetup resolve`` command that explains why there are none."""
     advice = build_advice(snap, request, no_gpu=no_gpu, prefer=prefer)
     if advice and advice.commands:
@@ -61,21 +60,28 @@ def summary_for(snap: Snapshot, request: str = "torch", *, no_gpu: bool = False)
     advice = build_advice(snap, request, no_gpu=no_gpu)
     if advice and advice.summary:
         return advice.summary
-    return "`" + resolve_command(snap, request, no_gpu=no_gpu) + "`"
+    return "`" + " ".join(resolve_command(snap, request, no_gpu=no_gpu).argv) + "`"
 
 
-def resolve_command(snap: Snapshot, request: str, *, no_gpu: bool = False) -> str:
-    cmd = f"dlsetup resolve {request}"
+def resolve_command(snap: Snapshot, request: str, *, no_gpu: bool = False, snapshot_file: str | None = None) -> Cmd:
+    argv = ["dlsetup", "resolve", *request.split()]
     if no_gpu:
-        cmd += " --no-gpu"
+        argv.append("--no-gpu")
     if snap.origin != "live probe" and snap.origin:
-        cmd += " --snapshot FILE"
-    return cmd
+        argv += ["--snapshot", snapshot_file or "FILE"]
+    return Cmd(argv)
 
 
-def _pip_for(snap: Snapshot, command: str) -> str:
-    """Rewrite a leading ``pip``/``pip3``/``python -m pip`` to the diagnosed interpreter's ``python -m pip``."""
-    return re.sub(r"^(?:pip3?|python3?\s+-m\s+pip)\b", f"{facts.python_cmd(snap)} -m pip", command.strip())
+def _pip_for(snap: Snapshot, cmd: Cmd) -> Cmd:
+    """Run a ``python -m pip``/``pip`` command with the diagnosed interpreter (an argument, never a pattern:
+    a Windows path such as ``C:\\Users\\...`` is data, not a regular-expression replacement)."""
+    exe = snap.tooling.python.executable or "python"
+    argv = list(cmd.argv)
+    if argv[:3] in (["python", "-m", "pip"], ["python3", "-m", "pip"]):
+        argv = [exe, *argv[1:]]
+    elif argv[:1] in (["pip"], ["pip3"]):
+        argv = [exe, "-m", "pip", *argv[1:]]
+    return Cmd(argv, cmd.env)
 
 
 def _ask_resolver(snap: Snapshot, request: str, *, no_gpu: bool, prefer: str) -> BuildAdvice | None:
@@ -91,11 +97,12 @@ def _ask_resolver(snap: Snapshot, request: str, *, no_gpu: bool, prefer: str) ->
     resolution = resolve(Request(packages=request.split(), machine=machine))
     if not resolution.ok or not resolution.packages:
         return None
-    commands = resolution.commands or {}
-    chosen = commands.get(prefer) or commands.get("pip")
+    argv = resolution.argv or {}
+    tool = prefer if argv.get(prefer) else "pip"
+    chosen = argv.get(tool)
     if not chosen:
         return None
-    line = _pip_for(snap, chosen) if chosen == commands.get("pip") else chosen
+    lines = [_pip_for(snap, c) for c in chosen] if tool == "pip" else list(chosen)
     packages = [dataclasses.asdict(p) for p in resolution.packages]
     from dlsetup.i18n import t
     from dlsetup.util.redact import redact_url
@@ -107,4 +114,4 @@ def _ask_resolver(snap: Snapshot, request: str, *, no_gpu: bool, prefer: str) ->
         summary = t("doctor.label.build_from", spec=spec, variant=variant, index=redact_url(main["index_url"]))
     else:
         summary = t("doctor.label.build", spec=spec, variant=variant)
-    return BuildAdvice(summary=summary, commands=[line], packages=packages)
+    return BuildAdvice(summary=summary, commands=lines, packages=packages)

@@ -36,7 +36,9 @@ class Finding:
     evidence: list[str]
     cause: str
     fix: str
-    commands: list[str] = field(default_factory=list)  # the exact commands of the fix, in order
+    # The exact commands of the fix, in order: checks give argument lists (Cmd) and shell steps (Step);
+    # doctor.runner.render_commands turns them into lines for the user's shell before anything prints.
+    commands: list[Any] = field(default_factory=list)
     check: str = ""  # the check that produced it (``module.function``)
     data: dict[str, Any] = field(default_factory=dict)  # machine-readable facts behind the texts
 
@@ -48,7 +50,7 @@ def finding(
     /,
     *,
     evidence: list[str],
-    commands: list[str] | tuple[str, ...] = (),
+    commands: list[Any] | tuple[Any, ...] = (),
     fix_key: str | None = None,
     cause_key: str | None = None,
     data: dict[str, Any] | None = None,
@@ -177,3 +179,4 @@ class DoctorReport:
     probe_ms: float
     checks_ms: float
     saved_snapshot: str | None = None
+    shell: str = "bash"  # the shell the fix commands are written for

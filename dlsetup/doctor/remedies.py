@@ -5,10 +5,10 @@ Commands are data and never translated; only the ``# ...`` comment lines between
 
 from __future__ import annotations
 
-import shlex
-
 from dlsetup.doctor import facts
 from dlsetup.i18n import t
+from dlsetup.platform import for_snapshot
+from dlsetup.platform.shell import Cmd, Step, persist_env, set_env, unset_env
 from dlsetup.probe.model import Snapshot
 
 _UBUNTU_LIKE = ("ubuntu", "pop", "linuxmint", "elementary", "zorin", "neon")
@@ -20,6 +20,8 @@ def driver_install(snap: Snapshot, branch: str | None = None) -> list[str]:
 
     Empty when the distro has no simple packaged route: the fix text then points at NVIDIA's site.
     """
+    if snap.system.os == "windows" and not snap.system.wsl:
+        return [t("doctor.cmd.windows_driver")]
     if snap.system.wsl or snap.system.os != "linux":
         return []  # the driver is installed on the Windows host (or by the vendor on macOS)
     distro = facts.distro_id(snap)
@@ -43,7 +45,7 @@ def reboot_or_reload() -> list[str]:
     ]
 
 
-def ld_library_path_without(snap: Snapshot, drop: set[str]) -> list[str]:
+def ld_library_path_without(snap: Snapshot, drop: set[str]) -> list[Step]:
     """``export LD_LIBRARY_PATH=...`` without the ``drop`` entries (``unset`` when nothing is left)."""
     raw = snap.env.get("LD_LIBRARY_PATH")
     if raw is None:
@@ -53,10 +55,24 @@ def ld_library_path_without(snap: Snapshot, drop: set[str]) -> list[str]:
     dropped = {p.rstrip("/") for p in drop}
     keep = [e for e in entries if e and e.rstrip("/") not in dropped]
     if not keep:
-        return ["unset LD_LIBRARY_PATH"]
-    return ["export LD_LIBRARY_PATH=" + shlex.quote(":".join(keep))]
+        return [unset_env("LD_LIBRARY_PATH")]
+    return [set_env("LD_LIBRARY_PATH", ":".join(keep))]
 
 
-def pip(snap: Snapshot, *args: str) -> str:
+def python(snap: Snapshot, *args: str) -> Cmd:
+    """``<this interpreter> <args>`` as an argument list (the path is quoted for the shell when rendered)."""
+    return Cmd([snap.tooling.python.executable or "python", *args])
+
+
+def pip(snap: Snapshot, *args: str) -> Cmd:
     """``<this interpreter> -m pip <args>`` — the pip that belongs to the diagnosed interpreter."""
-    return " ".join([facts.python_cmd(snap), "-m", "pip", *args])
+    return python(snap, "-m", "pip", *args)
+
+
+def is_windows(snap: Snapshot) -> bool:
+    return for_snapshot(snap).is_windows
+
+
+def persist_step(name: str, value: str) -> Step:
+    """Set a variable for this shell and every new one (``setx`` on Windows)."""
+    return persist_env(name, value)

@@ -164,10 +164,24 @@ def machine_summary(snap: Snapshot) -> MachineSummary:
     )
 
 
-def diagnose(snap: Snapshot, *, strict: bool = False, source: str = "live", probe_ms: float = 0.0) -> DoctorReport:
-    """Run every check on ``snap`` and build the report."""
+def render_commands(findings: list[Finding], shell: str, snapshot_file: str | None = None) -> None:
+    """The one place fix commands become text: argument lists and shell steps, for ``shell``."""
+    from dlsetup.platform.shell import render_all_lines
+
+    for f in findings:
+        f.commands = render_all_lines(f.commands, shell, snapshot_file=snapshot_file)
+
+
+def diagnose(snap: Snapshot, *, strict: bool = False, source: str = "live", probe_ms: float = 0.0,
+             shell: str | None = None) -> DoctorReport:
+    """Run every check on ``snap`` and build the report (fix commands written for ``shell``: by default the
+    user's shell, or PowerShell for a Windows snapshot read elsewhere)."""
+    from dlsetup.platform.shell import shell_for
+
     t0 = time.perf_counter()
     findings, names = run_checks(snap)
+    shell = shell or shell_for(snap.system.os)
+    render_commands(findings, shell, snapshot_file=None if source == "live" else source)
     checks_ms = (time.perf_counter() - t0) * 1000
     counts = count(findings)
     return DoctorReport(
@@ -184,6 +198,7 @@ def diagnose(snap: Snapshot, *, strict: bool = False, source: str = "live", prob
         probe_timings_ms=dict(snap.timings_ms),
         probe_ms=round(probe_ms, 2),
         checks_ms=round(checks_ms, 2),
+        shell=shell,
     )
 
 
@@ -219,7 +234,7 @@ def _minimal_snapshot() -> Snapshot:
 
 def run_doctor(*, deep: bool = False, python: str | None = None, strict: bool = False,
                snapshot_path: str | None = None, save_path: str | None = None, redact: bool = True,
-               deep_timeout: float = 120.0) -> DoctorReport:
+               deep_timeout: float = 120.0, shell: str | None = None) -> DoctorReport:
     """What ``dlsetup doctor`` does: probe (or load a snapshot), optionally save it, diagnose."""
     from dlsetup.i18n import t
     from dlsetup.output import status
@@ -240,7 +255,7 @@ def run_doctor(*, deep: bool = False, python: str | None = None, strict: bool = 
         from dlsetup.probe.snapshot import save_snapshot
 
         saved = str(save_snapshot(snap, Path(save_path), redact=redact))
-    report = diagnose(snap, strict=strict, source=source, probe_ms=probe_ms)
+    report = diagnose(snap, strict=strict, source=source, probe_ms=probe_ms, shell=shell)
     report.saved_snapshot = saved
     return report
 
@@ -248,6 +263,10 @@ def run_doctor(*, deep: bool = False, python: str | None = None, strict: bool = 
 def _other_gpu_label(g: dict) -> str:
     """"NVIDIA GeForce RTX 3090 (10de:2204)" (a name from the GPU database says its vendor), "ASPEED: AST2500"."""
     label, name, pid = facts.vendor_label(g.get("vendor")), g.get("name"), g.get("pci_id")
+    if not name and pid:  # a Windows adapter without its driver: named from dlsetup's GPU database
+        from dlsetup.hw.db import name_for_pci_id
+
+        name = name_for_pci_id(pid)
     if not name:
         return f"{label}: {pid or '?'}"
     text = name if name.lower().startswith(label.lower()) else f"{label}: {name}"

@@ -102,7 +102,7 @@ def export(console, r: ExportResult) -> None:
     import sys
 
     for w in r.warnings:
-        sys.stderr.write(f"dlsetup: warning: {w}\n")
+        sys.stderr.write(t("core.warning.prefix", message=w) + "\n")
     if r.output:
         _p(console, t("envs.label.exported", path=r.output, format=r.format))
     else:

@@ -7,6 +7,7 @@ and runs subprocesses and imports under a timeout. :func:`probe_machine` is the 
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -148,6 +149,11 @@ def probe_machine(
 
     if "system" in results:
         snap.system = results["system"]
+    if snap.system.os == "windows":
+        from dlsetup.probe.windows import probe_windows
+
+        bits = 64 if sys.maxsize > 2**32 else 32
+        snap.windows = probe_windows(env, python_bits=None if interp.foreign else bits)
     if "nvidia" in results:
         snap.nvidia = results["nvidia"]
     if "cuda" in results:

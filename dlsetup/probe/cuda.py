@@ -78,7 +78,15 @@ def toolkit_dirs(root: Root, environ: Mapping[str, str], nvcc_path: str | None) 
     dirs: list[str] = []
     for var in ("CUDA_HOME", "CUDA_PATH", "CUDA_ROOT"):
         if environ.get(var):
-            dirs.append(environ[var].rstrip("/") or "/")
+            dirs.append(environ[var].rstrip("/\\") or "/")
+    # Windows: the installer sets CUDA_PATH_V12_4 (one per toolkit) and installs under
+    # %ProgramFiles%\NVIDIA GPU Computing Toolkit\CUDA\v12.4
+    # (https://docs.nvidia.com/cuda/cuda-installation-guide-microsoft-windows/).
+    dirs += [v.rstrip("/\\") for k, v in sorted(environ.items()) if k.upper().startswith("CUDA_PATH_V") and v]
+    program_files = environ.get("ProgramFiles") or environ.get("PROGRAMFILES")
+    if program_files:
+        base = program_files.rstrip("/\\") + "\\NVIDIA GPU Computing Toolkit\\CUDA"
+        dirs += [f"{base}\\{n}" for n in sorted(root.listdir(base)) if re.fullmatch(r"v\d+\.\d+", n)]
     if nvcc_path:
         dirs.append(os.path.dirname(os.path.dirname(nvcc_path)))
     for name in root.listdir("/usr/local"):
@@ -88,7 +96,8 @@ def toolkit_dirs(root: Root, environ: Mapping[str, str], nvcc_path: str | None) 
     out = []
     for d in dict.fromkeys(dirs):
         has_version = any(root.exists(f"{d}/{f}") for f in ("version.json", "version.txt"))
-        if has_version or (root.exists(f"{d}/bin/nvcc") and root.exists(f"{d}/include/cuda.h")):
+        has_nvcc = root.exists(f"{d}/bin/nvcc") or root.exists(f"{d}/bin/nvcc.exe")
+        if has_version or (has_nvcc and root.exists(f"{d}/include/cuda.h")):
             out.append(d)
     return out
 

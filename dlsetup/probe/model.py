@@ -233,6 +233,22 @@ class FrameworksInfo:
 
 
 @dataclass
+class WindowsInfo:
+    """Facts only a Windows machine has (``Snapshot.windows``; absent from other machines' snapshots)."""
+
+    # HKLM\SYSTEM\CurrentControlSet\Control\FileSystem LongPathsEnabled (paths over 260 characters)
+    # https://learn.microsoft.com/windows/win32/fileio/maximum-file-path-limitation
+    long_paths_enabled: bool | None = None
+    # The Visual C++ 2015-2022 x64 runtime: HKLM\SOFTWARE\Microsoft\VisualStudio\14.0\VC\Runtimes\x64 "Version"
+    # https://learn.microsoft.com/cpp/windows/redistributing-visual-cpp-files
+    vc_runtime: str | None = None
+    vc_runtime_checked: bool = False
+    python_bits: int | None = None  # 32 or 64: the diagnosed interpreter's pointer size
+    home_ascii: bool | None = None  # %USERPROFILE% is plain ASCII (recorded before redaction hides the name)
+    powershell_conda_init: bool | None = None  # a PowerShell profile runs conda's hook ("conda initialize")
+
+
+@dataclass
 class Snapshot:
     system: SystemInfo
     tooling: ToolingInfo
@@ -248,6 +264,7 @@ class Snapshot:
     redacted: bool = False
     timings_ms: dict[str, float] = field(default_factory=dict)  # (doctor) per probe part: "system", "nvidia", ...
     probe_errors: list[ProbeAttempt] = field(default_factory=list)  # (probe) a part that crashed or timed out
+    windows: WindowsInfo | None = field(default=None, metadata={"omit_none": True})  # Windows machines only
 
     def to_dict(self) -> dict[str, Any]:
         return to_dict(self)

@@ -145,6 +145,16 @@ def _runtime_facts(root: Root, env: Mapping[str, str], devices: list[dict[str, A
         dev["tools"] = [t for t in tools if which(t, env.get("PATH", "")) or root.exists(f"/opt/rocm/bin/{t}")]
 
 
+def _windows_adapters(winreg_module: Any | None) -> list[dict[str, Any]]:
+    """Display adapters from the Windows registry (a GPU without a driver included); never raises."""
+    from dlsetup.probe.windows_gpu import display_adapters
+
+    try:
+        return display_adapters(winreg_module)
+    except Exception:  # noqa: BLE001 - the registry is a bonus rung: its failure must not stop the ladder
+        return []
+
+
 def probe_nvidia(
     root: Root | None = None,
     environ: Mapping[str, str] | None = None,
@@ -153,6 +163,7 @@ def probe_nvidia(
     deep: bool = False,
     os_name: str | None = None,
     python: str | None = None,
+    winreg_module: Any | None = None,
 ) -> NvidiaInfo:
     """Run the ladder. ``nvml_module`` replaces ``pynvml`` (tests); ``deep`` also runs the libcuda rung
     when NVML answered (it shows cuInit errors such as 802/804 that NVML does not)."""
@@ -183,6 +194,7 @@ def probe_nvidia(
             info.library_version = version_from_soname(root.realpath(nvml_libs[0]), "libnvidia-ml")
     else:
         nvml_libs = ["nvml.dll"]
+        info.other_gpus = _windows_adapters(winreg_module) if system == "windows" else []
 
     # Rung 1: NVML.
     start = time.perf_counter()
@@ -234,9 +246,19 @@ def probe_nvidia(
         else:
             results["libcuda"] = (LibcudaResult(ok=False, error="not-found", detail="libcuda.so.1 not in the loader path"),
                                   0.0)
+    smi_env = env
+    if system == "windows":
+        # nvidia-smi.exe is in System32 (DCH drivers) or, for older drivers, in ...\NVIDIA Corporation\NVSMI,
+        # which is not on PATH.
+        import ntpath
+
+        from dlsetup.probe.windows_gpu import nvidia_smi_candidates
+
+        extra = [ntpath.dirname(c) for c in nvidia_smi_candidates(dict(env))]
+        smi_env = {**env, "PATH": os.pathsep.join([env.get("PATH", ""), *extra])}
     if not nvml_answered:
-        if which("nvidia-smi", env.get("PATH", "")):
-            jobs["nvidia-smi"] = lambda: probe_smi(env, timeout)
+        if which("nvidia-smi", smi_env.get("PATH", "")):
+            jobs["nvidia-smi"] = lambda: probe_smi(smi_env, timeout)
         else:
             results["nvidia-smi"] = (SmiResult(ok=False, error="not-found", detail="nvidia-smi not on PATH"), 0.0)
     for name, (status, value, ms) in (parallel(jobs, timeout + 10) if jobs else {}).items():

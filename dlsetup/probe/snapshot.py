@@ -57,9 +57,12 @@ class _Redactor:
     def text(self, s: str) -> str:
         s = _URL_USER.sub(lambda m: m.group("scheme") + USER, redact_url(s))
         for h in self.homes:
-            s = re.sub(re.escape(h) + r"(?=[/\\:\s'\"]|$)", "~", s)
+            # Windows paths compare case-insensitively (c:\users\x is C:\Users\X): so does their redaction.
+            flags = re.IGNORECASE if re.match(r"[A-Za-z]:[\\/]", h) else 0
+            s = re.sub(re.escape(h) + r"(?=[/\\:\s'\"]|$)", "~", s, flags=flags)
         if self.user:
-            s = re.sub(r"(?<=[/\\])" + re.escape(self.user) + r"(?=[/\\:\s'\"]|$)", USER, s)
+            flags = re.IGNORECASE if any(re.match(r"[A-Za-z]:[\\/]", h) for h in self.homes) else 0
+            s = re.sub(r"(?<=[/\\])" + re.escape(self.user) + r"(?=[/\\:\s'\"]|$)", USER, s, flags=flags)
         if self.host:
             s = re.sub(r"\b" + re.escape(self.host) + r"\b", HOST, s, flags=re.IGNORECASE)  # DNS ignores case
         return _UUID.sub(lambda m: self.uuid_label(m.group(0)), s)

@@ -130,8 +130,16 @@ def disk_locations(environ: Mapping[str, str], home: str) -> list[tuple[str, str
         out.append(("conda envs", os.path.join(environ["MAMBA_ROOT_PREFIX"], "envs")))
     if environ.get("CONDA_PKGS_DIRS"):
         out.append(("conda pkgs", environ["CONDA_PKGS_DIRS"].split(",")[0]))
-    out.append(("pip cache", environ.get("PIP_CACHE_DIR") or os.path.join(cache, "pip")))
-    out.append(("uv cache", environ.get("UV_CACHE_DIR") or os.path.join(cache, "uv")))
+    from dlsetup.platform import Platform, live_os
+
+    plat = Platform(os=live_os(), environ=environ, home=home)
+    if plat.is_windows:  # %LOCALAPPDATA%\pip\Cache and %LOCALAPPDATA%\uv\cache (platformdirs' user_cache_dir)
+        local = plat.user_dirs()["cache"] or cache
+        out.append(("pip cache", plat.pip_cache_dir() or os.path.join(local, "pip", "Cache")))
+        out.append(("uv cache", environ.get("UV_CACHE_DIR") or os.path.join(local, "uv", "cache")))
+    else:
+        out.append(("pip cache", environ.get("PIP_CACHE_DIR") or os.path.join(cache, "pip")))
+        out.append(("uv cache", environ.get("UV_CACHE_DIR") or os.path.join(cache, "uv")))
     hf = environ.get("HF_HUB_CACHE") or environ.get("HF_HOME") or os.path.join(cache, "huggingface")
     out.append(("hf cache", hf))
     if environ.get("VIRTUAL_ENV"):

@@ -1,16 +1,18 @@
-"""Turn install groups and conda routes into pip / uv / conda / pixi command lines."""
+"""Turn install groups and conda routes into pip / uv / conda / pixi commands.
+
+The commands are argument lists (:class:`dlsetup.platform.shell.Cmd`); they become text only in
+:func:`dlsetup.platform.shell.join_and`, for the shell the user runs (``--shell``), so a requirement
+such as ``cudnn<9.11`` is double-quoted for cmd.exe and steps are not joined with ``&&`` for
+Windows PowerShell 5.1.
+"""
 
 from __future__ import annotations
 
-import shlex
-
+from dlsetup.platform.shell import Cmd, join_and
 from dlsetup.resolve.plan import CondaRoute, InstallGroup
 from dlsetup.util.redact import redact_url
 
-
-def _q(arg: str) -> str:
-    # Quote what a shell would mangle ([extras], <, >, *, =cuda*), keep plain requirements readable.
-    return shlex.quote(arg) if any(ch in arg for ch in "[]<>*;&|$ ") else arg
+TOOLS = ("pip", "uv", "conda", "pixi")
 
 
 def _index_args(group: InstallGroup, tool: str) -> list[str]:
@@ -24,20 +26,13 @@ def _index_args(group: InstallGroup, tool: str) -> list[str]:
     return ["--index-url", url]
 
 
-def pip_command(groups: list[InstallGroup]) -> str | None:
-    lines = []
-    for g in groups:
-        if g.requirements:
-            lines.append(" ".join(["python -m pip install", *(_q(r) for r in g.requirements), *_index_args(g, "pip")]))
-    return " && ".join(lines) or None
+def pip_cmds(groups: list[InstallGroup]) -> list[Cmd]:
+    return [Cmd(["python", "-m", "pip", "install", *g.requirements, *_index_args(g, "pip")])
+            for g in groups if g.requirements]
 
 
-def uv_command(groups: list[InstallGroup]) -> str | None:
-    lines = []
-    for g in groups:
-        if g.requirements:
-            lines.append(" ".join(["uv pip install", *(_q(r) for r in g.requirements), *_index_args(g, "uv")]))
-    return " && ".join(lines) or None
+def uv_cmds(groups: list[InstallGroup]) -> list[Cmd]:
+    return [Cmd(["uv", "pip", "install", *g.requirements, *_index_args(g, "uv")]) for g in groups if g.requirements]
 
 
 def _channel(route: CondaRoute) -> str:
@@ -46,18 +41,38 @@ def _channel(route: CondaRoute) -> str:
     return route.channel
 
 
-def conda_command(routes: list[CondaRoute]) -> str | None:
+def conda_cmds(routes: list[CondaRoute]) -> list[Cmd]:
     if not routes:
-        return None
-    channel = _channel(routes[0])
+        return []
     specs = [s for r in routes for s in r.specs]
-    return " ".join(["conda install -c", _q(channel), *(_q(s) for s in specs)])
+    return [Cmd(["conda", "install", "-c", _channel(routes[0]), *specs])]
 
 
-def pixi_command(routes: list[CondaRoute]) -> str | None:
+def pixi_cmds(routes: list[CondaRoute]) -> list[Cmd]:
     if not routes:
-        return None
-    specs = [s for r in routes for s in r.specs]
+        return []
     # pixi picks CUDA builds only when the workspace declares the __cuda it may assume
     # (system-requirements cuda = "12"); the resolver says so in its reasons.
-    return " ".join(["pixi add", *(_q(s) for s in specs)])
+    return [Cmd(["pixi", "add", *(s for r in routes for s in r.specs)])]
+
+
+def render_all(argv: dict[str, list[Cmd]], shell: str) -> dict[str, str | None]:
+    """Each tool's commands as one line for ``shell`` (None where the tool has no route)."""
+    return {tool: (join_and(argv.get(tool) or [], shell) or None) for tool in TOOLS}
+
+
+# Text forms for bash, kept for callers that want one line (and for the tests of the plan).
+def pip_command(groups: list[InstallGroup], shell: str = "bash") -> str | None:
+    return join_and(pip_cmds(groups), shell) or None
+
+
+def uv_command(groups: list[InstallGroup], shell: str = "bash") -> str | None:
+    return join_and(uv_cmds(groups), shell) or None
+
+
+def conda_command(routes: list[CondaRoute], shell: str = "bash") -> str | None:
+    return join_and(conda_cmds(routes), shell) or None
+
+
+def pixi_command(routes: list[CondaRoute], shell: str = "bash") -> str | None:
+    return join_and(pixi_cmds(routes), shell) or None

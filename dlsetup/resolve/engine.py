@@ -13,6 +13,18 @@ from dlsetup.resolve.plan import Plan
 from dlsetup.resolve.specs import FAMILIES, spec_notes
 
 
+def default_shell(machine: Machine) -> str:
+    """The shell the printed commands are for: the one dlsetup runs in when planning for this machine,
+    PowerShell for a Windows machine known only from a snapshot or ``--os windows``, else bash."""
+    from dlsetup.platform import current
+    from dlsetup.platform.shell import detect_shell
+
+    here = current()
+    if machine.os == here.os:
+        return detect_shell(here)
+    return "powershell" if machine.os == "windows" else "bash"
+
+
 def resolve(request: Request) -> Resolution:
     """Pick builds for ``request.specs`` (default: torch) on ``request.machine`` (default: this machine)."""
     machine = request.machine
@@ -54,12 +66,13 @@ def resolve(request: Request) -> Resolution:
         groups = [g for p in plans for g in p.groups]
         routes = [p.conda for p in plans if p.conda is not None]
         conda_ok = len(routes) == len(plans)
-        res.commands = {
-            "pip": commands.pip_command(groups),
-            "uv": commands.uv_command(groups),
-            "conda": commands.conda_command(routes) if conda_ok else None,
-            "pixi": commands.pixi_command(routes) if conda_ok else None,
+        res.argv = {
+            "pip": commands.pip_cmds(groups),
+            "uv": commands.uv_cmds(groups),
+            "conda": commands.conda_cmds(routes) if conda_ok else [],
+            "pixi": commands.pixi_cmds(routes) if conda_ok else [],
         }
+        res.set_shell(default_shell(machine))
         if not conda_ok:
             notes = [p.conda_note for p in plans if p.conda is None and p.conda_note]
             tables = ", ".join(f"dlsetup/compat/data/{_TABLES.get(p.family, p.family)}.toml" for p in plans
@@ -70,6 +83,7 @@ def resolve(request: Request) -> Resolution:
             res.reasons.append(Reason(text=t("resolve.reason.pixi_cuda", cuda=cuda),
                                       source="https://pixi.sh/latest/workspace/system_requirements/"))
     else:
+        res.shell = default_shell(machine)
         res.commands = {"pip": None, "uv": None, "conda": None, "pixi": None}
     if "driver" in machine.overrides and not machine.gpu_machine and not machine.no_gpu:
         # --driver describes a GPU machine, but no GPU is known: the CPU answer is probably not what was meant.

@@ -137,6 +137,8 @@ class Resolution:
     cuda: str | None = None
     cudnn: str | None = None
     commands: dict[str, str | None] = field(default_factory=lambda: {"pip": None, "uv": None, "conda": None})
+    argv: dict[str, list[Any]] = field(default_factory=dict)  # tool -> [Cmd]: the commands as data
+    shell: str = "bash"  # the shell ``commands`` are written for
     reasons: list[Reason] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
     hints: list[Hint] = field(default_factory=list)
@@ -144,6 +146,14 @@ class Resolution:
     unverified: list[str] = field(default_factory=list)  # sources of non-verified rows the answer relies on
     explain: bool = False
     check_index: list[dict[str, Any]] | None = None
+
+    def set_shell(self, shell: str) -> None:
+        """Write ``commands`` for ``shell`` (bash, zsh, fish, powershell, cmd) from the argument lists."""
+        from dlsetup.resolve.commands import render_all
+
+        self.shell = shell
+        if self.argv:
+            self.commands = render_all(self.argv, shell)
 
     def to_dict(self) -> dict[str, Any]:
         from dlsetup.result import to_jsonable
@@ -155,6 +165,8 @@ class Resolution:
             "cuda": self.cuda,
             "cudnn": self.cudnn,
             "commands": dict(self.commands),
+            "shell": self.shell,
+            "argv": {tool: [list(c.argv) for c in cmds] for tool, cmds in self.argv.items() if cmds},
             "reasons": [to_jsonable(r) for r in self.reasons],
             "rejected": [to_jsonable(r) for r in self.rejected],
             "hints": [to_jsonable(h) for h in self.hints],

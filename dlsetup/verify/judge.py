@@ -146,12 +146,13 @@ def env_checks(facts: dict[str, Any]) -> list[dict[str, Any]]:
             out.append(_check("nvcc", nvcc_v, PASS, "verify.note.nvcc_ok", path=nvcc.get("path") or "-"))
 
     if not cxx.get("path"):
-        out.append(_check("cxx", cxx.get("name"), WARN, "verify.note.no_cxx", name=cxx.get("name") or "c++"))
+        key = "verify.note.no_msvc" if cxx.get("kind") == "msvc" else "verify.note.no_cxx"
+        out.append(_check("cxx", cxx.get("name"), WARN, key, name=cxx.get("name") or "c++"))
     else:
         kind, version = cxx.get("kind") or "gcc", cxx.get("version") or ""
         label = f"{kind} {version}".strip()
         bounds = None
-        if torch_cuda and nvcc_v:
+        if torch_cuda and nvcc_v and kind in ("gcc", "clang"):  # MSVC has its own table (not in compat yet)
             from dlsetup.compat import clang_range_for_cuda, gcc_range_for_cuda
 
             bounds = (gcc_range_for_cuda if kind == "gcc" else clang_range_for_cuda)(nvcc_v)

@@ -443,12 +443,12 @@ def test_nvcc_major_differs_from_torch_cuda():
                          toolkits=[Toolkit(path="/usr/local/cuda-13.0", version="13.0.88")])
     f = by_id(snap, "toolkit.torch_mismatch")
     assert f.severity == WARNING
-    assert f.commands[-2:] == ["export CUDA_HOME=/usr/local/cuda-12.4", "export PATH=/usr/local/cuda-12.4/bin:$PATH"]
+    assert f.commands[-2:] == ["export CUDA_HOME=/usr/local/cuda-12.4", 'export PATH=/usr/local/cuda-12.4/bin:"$PATH"']
     assert f.commands[0].startswith("sudo apt install cuda-toolkit-12-4")
     # A matching toolkit already installed: just switch to it.
     snap.cuda.toolkits.append(Toolkit(path="/usr/local/cuda-12.8", version="12.8.93"))
     f = by_id(snap, "toolkit.torch_mismatch")
-    assert f.commands == ["export CUDA_HOME=/usr/local/cuda-12.8", "export PATH=/usr/local/cuda-12.8/bin:$PATH"]
+    assert f.commands == ["export CUDA_HOME=/usr/local/cuda-12.8", 'export PATH=/usr/local/cuda-12.8/bin:"$PATH"']
 
 
 def test_cuda_home_wins_over_nvcc_on_path():
@@ -466,7 +466,8 @@ def test_gcc_too_new_for_the_toolkit():
                          toolkits=[Toolkit(path="/usr/local/cuda-12.4", version="12.4.131")])
     f = by_id(snap, "toolkit.gcc_unsupported")
     assert f.severity == WARNING and "< 14.0" in " ".join(f.evidence)
-    assert f.commands[:2] == ["sudo apt install gcc-13 g++-13", "export CC=gcc-13 CXX=g++-13 CUDAHOSTCXX=g++-13"]
+    assert f.commands[:4] == ["sudo apt install gcc-13 g++-13", "export CC=gcc-13", "export CXX=g++-13",
+                              "export CUDAHOSTCXX=g++-13"]
     snap.cuda.gcc_version = "12.3.0"
     assert "toolkit.gcc_unsupported" not in ids(snap)
 

@@ -20,6 +20,7 @@ MODULES = (
     "env_vars", "cuda_toolkit",  # CUDA
     "python_tools", "index_config", "disk",  # Python & packages
     "torch_build", "tensorflow", "frameworks", "retired",  # Frameworks
+    "windows",  # Windows root causes (each check is a no-op elsewhere)
     "probe_health",
 )
 

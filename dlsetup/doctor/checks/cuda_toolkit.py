@@ -12,6 +12,8 @@ import os
 from dlsetup.doctor import facts, remedies
 from dlsetup.doctor.model import ERROR, GROUP_CUDA, INFO, WARNING, Finding, ev, finding
 from dlsetup.i18n import t
+from dlsetup.platform import for_snapshot
+from dlsetup.platform.shell import Cmd, prepend_path, set_env
 from dlsetup.probe.model import Snapshot, Toolkit
 
 
@@ -85,7 +87,18 @@ def _install_toolkit(snap: Snapshot, cuda: str) -> list[str]:
     distro = facts.distro_id(snap)
     if snap.system.os == "linux" and distro.startswith(("ubuntu", "debian")):
         return [f"sudo apt install cuda-toolkit-{major}-{minor or '0'}   {t('doctor.cmd.from_cuda_repo')}"]
-    return [f"conda install -c nvidia cuda-toolkit={cuda}"]
+    return [Cmd(["conda", "install", "-c", "nvidia", f"cuda-toolkit={cuda}"])]
+
+
+def _use_toolkit(snap: Snapshot, home: str) -> list:
+    """Point builds at the toolkit in ``home``: CUDA_HOME (and CUDA_PATH, which the Windows installer sets
+    and torch's extension builder reads first there) and its ``bin`` at the front of PATH."""
+    plat = for_snapshot(snap)
+    steps: list = [set_env("CUDA_HOME", home)]
+    if plat.is_windows:
+        steps.append(set_env("CUDA_PATH", home))
+    steps.append(prepend_path(plat.join(home, "bin")))
+    return steps
 
 
 def nvcc_vs_torch(snap: Snapshot) -> list[Finding]:
@@ -105,11 +118,13 @@ def nvcc_vs_torch(snap: Snapshot) -> list[Finding]:
                   if tk.version and facts.version_tuple(tk.version)[:1] == facts.version_tuple(torch_cuda)[:1]]
     if same_major:
         home = same_major[0].path
-        commands = [f"export CUDA_HOME={home}", f"export PATH={home}/bin:$PATH"]
+        commands = _use_toolkit(snap, home)
         fix_key = "fix_switch"
     else:
-        home = f"/usr/local/cuda-{torch_cuda}"
-        commands = [*_install_toolkit(snap, torch_cuda), f"export CUDA_HOME={home}", f"export PATH={home}/bin:$PATH"]
+        plat = for_snapshot(snap)
+        home = (f"C:\\Program Files\\NVIDIA GPU Computing Toolkit\\CUDA\\v{torch_cuda}" if plat.is_windows
+                else f"/usr/local/cuda-{torch_cuda}")
+        commands = [*_install_toolkit(snap, torch_cuda), *_use_toolkit(snap, home)]
         fix_key = "fix"
     return [finding("toolkit.torch_mismatch", WARNING, GROUP_CUDA, evidence=evidence, commands=commands,
                     fix_key=fix_key, toolkit=facts.major_minor(version) or version, torch_cuda=torch_cuda,
@@ -144,7 +159,8 @@ def gcc_range(snap: Snapshot) -> list[Finding]:
         commands.append(f"sudo apt install gcc-{pick} g++-{pick}")
     elif facts.distro_id(snap).startswith(("fedora", "rhel", "rocky", "almalinux", "centos")):
         commands.append(f"sudo dnf install gcc-toolset-{pick}")
-    commands += [f"export CC=gcc-{pick} CXX=g++-{pick} CUDAHOSTCXX=g++-{pick}", f"export NVCC_CCBIN=g++-{pick}"]
+    commands += [set_env("CC", f"gcc-{pick}"), set_env("CXX", f"g++-{pick}"), set_env("CUDAHOSTCXX", f"g++-{pick}"),
+                 set_env("NVCC_CCBIN", f"g++-{pick}")]
     return [finding("toolkit.gcc_unsupported", WARNING, GROUP_CUDA, evidence=evidence, commands=commands,
                     gcc=gcc, cuda=facts.major_minor(version) or version, lo=_fmt(lo), hi=_fmt(hi), pick=pick)]
 

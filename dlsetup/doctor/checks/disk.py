@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dlsetup.doctor import facts
+from dlsetup.doctor import facts, remedies
 from dlsetup.doctor.model import GROUP_PYTHON, WARNING, Finding, ev, finding
 from dlsetup.i18n import t
 from dlsetup.probe.model import Snapshot
@@ -36,12 +36,16 @@ def low_disk(snap: Snapshot) -> list[Finding]:
     purposes = {d.purpose for d in low}
     tools = {t.name for t in snap.tooling.tools if t.found}
     if "pip" in tools or "pip cache" in purposes:
-        commands.append(f"{facts.python_cmd(snap)} -m pip cache purge")
+        commands.append(remedies.pip(snap, "cache", "purge"))
     if tools & {"conda", "mamba", "micromamba"}:
         commands.append("conda clean --all")
     if "uv" in tools:
         commands.append("uv cache clean")
-    commands.append("du -sh ~/.cache/* 2>/dev/null | sort -h | tail")
+    if remedies.is_windows(snap):
+        # No du on Windows: pip reports its own cache (%LOCALAPPDATA%\pip\Cache) and its size.
+        commands.append(remedies.pip(snap, "cache", "info"))
+    else:
+        commands.append("du -sh ~/.cache/* 2>/dev/null | sort -h | tail")
     return [finding("disk.low", WARNING, GROUP_PYTHON, evidence=evidence, commands=commands,
                     free=facts.gib(min(d.free_bytes for d in low)), need=facts.gib(MIN_FREE_BYTES))]
 

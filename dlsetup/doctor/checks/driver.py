@@ -11,6 +11,7 @@ import re
 from dlsetup.doctor import facts, remedies
 from dlsetup.doctor.model import ERROR, GROUP_DRIVER, INFO, WARNING, Finding, ev, finding
 from dlsetup.i18n import t
+from dlsetup.platform.shell import Cmd, which
 from dlsetup.probe.model import Snapshot
 
 # NVML error class -> (finding id, severity). LibraryNotFound is not here: gpu.py works out why the
@@ -221,7 +222,8 @@ def probe_faults(snap: Snapshot) -> list[Finding]:
             out.append(finding(
                 "driver.probe_garbage", WARNING, GROUP_DRIVER,
                 evidence=[ev("rung_garbage", rung=a.rung, detail=(a.detail or a.error or "")[:200])],
-                commands=["which -a nvidia-smi", "nvidia-smi --query-gpu=driver_version,name --format=csv,noheader"],
+                commands=[which("nvidia-smi"),
+                          Cmd(["nvidia-smi", "--query-gpu=driver_version,name", "--format=csv,noheader"])],
                 rung=a.rung,
             ))
     return out

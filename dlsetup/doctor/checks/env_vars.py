@@ -9,6 +9,7 @@ import re
 
 from dlsetup.doctor import facts, remedies
 from dlsetup.doctor.model import ERROR, GROUP_CUDA, WARNING, Finding, ev, finding
+from dlsetup.platform.shell import set_env, unset_env
 from dlsetup.probe.model import Snapshot
 
 _HIDE_ALL = ("", "-1", "none", "nodevfiles", "void")
@@ -62,11 +63,11 @@ def cuda_visible_devices(snap: Snapshot) -> list[Finding]:
     all_gpus = ",".join(str(i) for i in range(count))
     if not visible:
         return [finding("env.cuda_visible_devices_hides_all", ERROR, GROUP_CUDA, evidence=evidence,
-                        commands=["unset CUDA_VISIBLE_DEVICES", f"export CUDA_VISIBLE_DEVICES={all_gpus}"],
+                        commands=[unset_env("CUDA_VISIBLE_DEVICES"), set_env("CUDA_VISIBLE_DEVICES", all_gpus)],
                         cause_key="cause_repeated" if repeated else None, value=value, count=count)]
     if len(visible) < len(tokens):
         return [finding("env.cuda_visible_devices_truncated", WARNING, GROUP_CUDA, evidence=evidence,
-                        commands=[f"export CUDA_VISIBLE_DEVICES={','.join(visible)}"],
+                        commands=[set_env("CUDA_VISIBLE_DEVICES", ",".join(visible))],
                         value=value, visible=",".join(visible), count=count)]
     return []
 

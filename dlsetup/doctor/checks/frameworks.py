@@ -9,6 +9,7 @@ import re
 from dlsetup.doctor import facts, remedies
 from dlsetup.doctor.model import ERROR, GROUP_FRAMEWORKS, Finding, ev, finding
 from dlsetup.i18n import t
+from dlsetup.platform.shell import Cmd, unset_env
 from dlsetup.probe.model import Framework, Snapshot
 
 # distribution/framework name -> module to import in the fix command
@@ -38,15 +39,20 @@ def import_failed(snap: Snapshot) -> list[Finding]:
         evidence = [ev("import_error", name=module, error=error[:400])]
         if lib and ld:
             evidence.append(ev("env_var", name="LD_LIBRARY_PATH", value=ld))
-        commands = [f"{facts.python_cmd(snap)} -c 'import {module}'"]
+        commands: list = [remedies.python(snap, "-c", f"import {module}")]
         if lib and ld:
-            commands.insert(0, "unset LD_LIBRARY_PATH")
+            commands.insert(0, unset_env("LD_LIBRARY_PATH"))
         version = facts.public_version(fw.version)
         spec = f"{_dist(fw)}=={version}" if version else _dist(fw)
         commands.append(remedies.pip(snap, "install", "--force-reinstall", "--no-deps", spec))
         out.append(finding("framework.import_failed", ERROR, GROUP_FRAMEWORKS, evidence=evidence, commands=commands,
                            cause_key="cause_libs" if lib else "cause", name=module, version=fw.version or "?"))
     return out
+
+
+def _with_timeout(snap: Snapshot, cmd: Cmd) -> Cmd:
+    """coreutils ``timeout`` on Linux; Windows' own ``timeout`` only waits, so the command runs as it is."""
+    return cmd if remedies.is_windows(snap) else Cmd(["timeout", "300", *cmd.argv])
 
 
 def import_hangs(snap: Snapshot) -> list[Finding]:
@@ -60,8 +66,8 @@ def import_hangs(snap: Snapshot) -> list[Finding]:
         out.append(finding(
             "framework.import_hangs", ERROR, GROUP_FRAMEWORKS,
             evidence=[ev("import_timeout", name=module, seconds=f"{deep.duration_s:.0f}")],
-            commands=[f"timeout 300 {facts.python_cmd(snap)} -X importtime -X faulthandler -c 'import {module}'",
-                      "nvidia-smi"],
+            commands=[_with_timeout(snap, remedies.python(snap, "-X", "importtime", "-X", "faulthandler", "-c",
+                                                          f"import {module}")), Cmd(["nvidia-smi"])],
             name=module, seconds=f"{deep.duration_s:.0f}",
         ))
     return out
@@ -85,7 +91,7 @@ def cuda_not_available(snap: Snapshot) -> list[Finding]:
             commands = ["sudo modprobe -r nvidia_uvm && sudo modprobe nvidia_uvm",
                         t("doctor.cmd.if_fails", command="sudo reboot")]
         else:
-            commands = [f"{facts.python_cmd(snap)} -c 'import {module}; print({_probe_expr(module)})'"]
+            commands = [remedies.python(snap, "-c", f"import {module}; print({_probe_expr(module)})")]
         # A symptom: when another error explains it (cuInit's 999 for the uvm case), the runner drops this one
         # (one problem, one error).
         out.append(finding("framework.cuda_unavailable", ERROR, GROUP_FRAMEWORKS, evidence=evidence,

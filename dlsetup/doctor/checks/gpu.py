@@ -39,6 +39,9 @@ def presence(snap: Snapshot) -> list[Finding]:
         return [_driver_without_libraries(snap)]
     if module_loaded or (pci and facts.driver_found(snap) and not nv.nvml_error):
         return [_not_driven(snap, pci)]
+    undriven = [d for d in pci if (d.get("driver") or "").lower() != "nvlddmkm"]  # nvlddmkm: NVIDIA's service
+    if undriven and remedies.is_windows(snap):
+        return [_no_driver_windows(snap, undriven)]
     if pci:
         plan = driver_plan(snap, pci)
         f = finding("gpu.no_driver", ERROR, GROUP_DRIVER, evidence=[*_pci_evidence(pci), *plan.evidence,
@@ -97,8 +100,12 @@ def driver_plan(snap: Snapshot, pci: list[dict]) -> _DriverPlan:
         branch = t("hw.branch.current")
     plan.data = {"driver_advice": a.to_dict()}
     if a.available:
-        plan.evidence.append(t("hw.ev.driver_plan", system=where, packages=", ".join(a.packages), branch=branch,
-                               open=t(f"hw.open.{a.open_module}")))
+        if system.os == "windows":  # one driver package there: the kernel-module flavour is not a choice
+            plan.evidence.append(t("hw.ev.driver_plan_windows", system=where, packages=", ".join(a.packages),
+                                   branch=branch))
+        else:
+            plan.evidence.append(t("hw.ev.driver_plan", system=where, packages=", ".join(a.packages), branch=branch,
+                                   open=t(f"hw.open.{a.open_module}")))
         plan.commands = [*a.commands, "sudo reboot"] if system.os == "linux" else list(a.commands)
         plan.fix = t("hw.fix.install", package=a.package, name=a.model.name)
         plan.notes = [t(f"hw.note.{n}", branch=a.branch, release=a.release or "", package=a.package) for n in a.notes]
@@ -147,6 +154,33 @@ def _other_gpu_evidence(g: dict) -> list[str]:
     return out
 
 
+def _no_driver_windows(snap: Snapshot, pci: list[dict]) -> Finding:
+    """An NVIDIA GPU on a Windows machine without NVIDIA's driver (a fresh laptop): never "no GPU".
+
+    The fix names the driver the build dlsetup would install needs (CUDA minor-version compatibility
+    floor for Windows from the compat data), and then the install command for that build.
+    """
+    from dlsetup import compat
+    from dlsetup.doctor import advice
+    from dlsetup.doctor.checks.torch_build import torch_request
+
+    request = torch_request(snap)
+    built = advice.build_advice(snap, request)
+    main = (built.packages[0] if built and built.packages else {}) or {}
+    variant = str(main.get("variant") or "")
+    cuda = f"{variant[2:-1]}.{variant[-1]}" if variant.startswith("cu") and len(variant) >= 4 else None
+    floor = compat.runtime_driver_floor(cuda, "windows") if cuda else None
+    from dlsetup.i18n import t
+
+    build = f"{main.get('name')}=={main.get('version')} ({variant})" if main else t("doctor.label.cuda_builds")
+    # the card and its driver branch from dlsetup's GPU database (the registry gives the PCI id)
+    plan = driver_plan(snap, pci)
+    return finding("gpu.no_driver", ERROR, GROUP_DRIVER, evidence=[*_pci_evidence(pci), *plan.evidence,
+                                                                _nvml_evidence(snap)],
+                   commands=advice.commands_for(snap, request), cause_key="cause_windows", fix_key="fix_windows",
+                   min_driver=floor or "528.33", build=build)
+
+
 def _nvml_evidence(snap: Snapshot) -> str:
     err = snap.nvidia.nvml_error
     return ev("nvml_error", error=err) if err else ""
@@ -155,9 +189,18 @@ def _nvml_evidence(snap: Snapshot) -> str:
 def _pci_evidence(devices: list[dict]) -> list[str]:
     out = []
     for d in devices:
-        out.append(ev("pci_device", name=d.get("name") or d.get("pci_id") or "?", slot=d.get("slot") or "?",
+        out.append(ev("pci_device", name=_device_label(d), slot=d.get("slot") or "?",
                       driver=d.get("driver") or "-"))
     return out
+
+
+def _device_label(d: dict) -> str:
+    """The probe's name, else dlsetup's GPU database by PCI id (a Windows adapter without its driver has no name)."""
+    if d.get("name"):
+        return d["name"]
+    from dlsetup.hw.db import name_for_pci_id
+
+    return name_for_pci_id(d.get("pci_id")) or d.get("pci_id") or "?"
 
 
 def _nouveau(snap: Snapshot, pci: list[dict]) -> Finding:

@@ -6,6 +6,8 @@ files their tool cannot read. Settings and their precedence come from the probe
 from __future__ import annotations
 
 from dlsetup.doctor.model import GROUP_PYTHON, WARNING, Finding, ev, finding
+from dlsetup.platform import for_snapshot
+from dlsetup.platform.shell import Cmd, unset_env
 from dlsetup.probe.model import ConfigSetting, Snapshot
 from dlsetup.util.redact import redact_url
 
@@ -51,7 +53,7 @@ def masked_by_env(snap: Snapshot) -> list[Finding]:
             evidence.append(ev("env_var", name=var, value=redact_url(m.value)))
         out.append(finding(
             "index.masked_by_env", WARNING, GROUP_PYTHON, evidence=evidence,
-            commands=[f"unset {var}", f"grep -n {var} ~/.bashrc ~/.profile ~/.zshrc /etc/environment 2>/dev/null"],
+            commands=_unset_everywhere(snap, var),
             tool=s.tool, var=var, source=s.source,
         ))
     return out
@@ -73,3 +75,11 @@ def unreadable_config(snap: Snapshot) -> list[Finding]:
 
 
 CHECKS = [masked_by_env, unreadable_config]
+
+
+def _unset_everywhere(snap: Snapshot, var: str) -> list:
+    """Unset the variable here, then find where it is set for good: the shell start-up files, or on Windows
+    the user's environment in the registry (``HKCU\\Environment``, where ``setx`` and System Properties write)."""
+    if for_snapshot(snap).is_windows:
+        return [unset_env(var), Cmd(["reg", "query", "HKCU\\Environment", "/v", var])]
+    return [unset_env(var), f"grep -n {var} ~/.bashrc ~/.profile ~/.zshrc /etc/environment 2>/dev/null"]

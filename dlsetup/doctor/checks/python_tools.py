@@ -4,10 +4,12 @@ a leftover conda `cpuonly` pin, the deprecated `pynvml` distribution (root cause
 
 from __future__ import annotations
 
-import os
+import re
 
 from dlsetup.doctor import facts, remedies
 from dlsetup.doctor.model import ERROR, GROUP_PYTHON, WARNING, Finding, ev, finding
+from dlsetup.platform import for_snapshot
+from dlsetup.platform.shell import Cmd, rehash, set_env, which
 from dlsetup.probe.model import Snapshot
 
 # conda package names that are a PyTorch install (conda-forge "pytorch"/"libtorch"; the old pytorch channel's too)
@@ -29,14 +31,21 @@ def pip_is_python_m_pip(snap: Snapshot) -> list[Finding]:
     if tooling.pip_python:
         evidence.append(ev("pip_runs", python=tooling.pip_python))
     return [finding("python.pip_mismatch", WARNING, GROUP_PYTHON, evidence=evidence,
-                    commands=[remedies.pip(snap, "--version"), "which -a pip", "hash -r"],
+                    commands=[remedies.pip(snap, "--version"), which("pip"), rehash()],
                     python=facts.python_cmd(snap))]
 
 
-def _inside(path: str, prefix: str) -> bool:
-    path = os.path.normpath(path)
-    prefix = os.path.normpath(prefix)
-    return path == prefix or path.startswith(prefix.rstrip(os.sep) + os.sep)
+def _inside(snap: Snapshot, path: str, prefix: str) -> bool:
+    """By the diagnosed machine's rules: a Windows snapshot read on Linux compares with ntpath, ignoring case."""
+    return for_snapshot(snap).is_within(path, prefix)
+
+
+def _user_site(snap: Snapshot, location: str) -> bool:
+    """The per-user site-packages: ``~/.local/lib/pythonX.Y`` on Linux, ``%APPDATA%\\Python\\PythonXY`` on
+    Windows (https://docs.python.org/3/library/site.html#site.USER_BASE)."""
+    if for_snapshot(snap).is_windows:
+        return bool(re.search(r"[\\/]AppData[\\/]Roaming[\\/]Python[\\/]Python\d+", location, re.I))
+    return "/.local/lib/" in location
 
 
 def packages_outside_env(snap: Snapshot) -> list[Finding]:
@@ -44,15 +53,15 @@ def packages_outside_env(snap: Snapshot) -> list[Finding]:
     py = snap.tooling.python
     if not facts.in_env(snap) or not py.prefix:
         return []
-    out = [fw for fw in snap.frameworks.items if fw.location and not _inside(fw.location, py.prefix)]
+    out = [fw for fw in snap.frameworks.items if fw.location and not _inside(snap, fw.location, py.prefix)]
     if not out:
         return []
     evidence = [ev("env_prefix", prefix=py.prefix)]
     evidence += [ev("framework_at", name=fw.name, version=fw.version or "?", location=fw.location) for fw in out]
-    user_site = any("/.local/lib/" in (fw.location or "") for fw in out)
-    commands = ["export PYTHONNOUSERSITE=1"] if user_site else []
+    user_site = any(_user_site(snap, fw.location or "") for fw in out)
+    commands: list = [set_env("PYTHONNOUSERSITE", "1")] if user_site else []
     commands.append(remedies.pip(snap, "install", "--force-reinstall", "--no-deps",
-                                 " ".join(f"{fw.name}=={facts.public_version(fw.version)}" for fw in out if fw.version)))
+                                 *(f"{fw.name}=={facts.public_version(fw.version)}" for fw in out if fw.version)))
     return [finding("python.outside_env", WARNING, GROUP_PYTHON, evidence=evidence, commands=commands,
                     fix_key="fix_user_site" if user_site else "fix", prefix=py.prefix,
                     names=", ".join(fw.name for fw in out))]
@@ -75,7 +84,7 @@ def torch_pip_and_conda(snap: Snapshot) -> list[Finding]:
                 for v, i, loc in copies]
     records = snap.frameworks.conda_records
     evidence += [ev("conda_package", name=f"{n} {records.get(n, '')}".strip()) for n in conda_torch]
-    prefix = snap.tooling.python.prefix or snap.tooling.conda_prefix or "$CONDA_PREFIX"
+    prefix = snap.tooling.python.prefix or snap.tooling.conda_prefix or snap.env.get("CONDA_PREFIX") or "."
     commands = [remedies.pip(snap, "uninstall", "-y", "torch", "torchvision", "torchaudio")]
     if conda_torch:
         commands.append(f"conda install -p {prefix} --force-reinstall {conda_torch[0]}")
@@ -91,11 +100,11 @@ def cpuonly_pin(snap: Snapshot) -> list[Finding]:
         return []
     from dlsetup.doctor import advice
 
-    prefix = snap.tooling.python.prefix or snap.tooling.conda_prefix or "$CONDA_PREFIX"
+    prefix = snap.tooling.python.prefix or snap.tooling.conda_prefix or snap.env.get("CONDA_PREFIX") or "."
     evidence = [ev("conda_package", name="cpuonly")]
     if "pytorch-mutex" in snap.frameworks.conda_packages:
         evidence.append(ev("conda_package", name="pytorch-mutex"))
-    commands = [f"conda remove -p {prefix} cpuonly", *advice.commands_for(snap, "torch", prefer="conda")]
+    commands = [Cmd(["conda", "remove", "-p", prefix, "cpuonly"]), *advice.commands_for(snap, "torch", prefer="conda")]
     return [finding("python.cpuonly_pin", ERROR, GROUP_PYTHON, evidence=evidence, commands=commands, prefix=prefix)]
 
 

@@ -68,7 +68,7 @@ def retired_frameworks(snap: Snapshot) -> list[Finding]:
         successor = row.get("successor_zh") if language() == "zh" and row.get("successor_zh") else row["successor"]
         install = row.get("successor_install") or ""
         if install.startswith("pip "):
-            install = remedies.pip(snap, *install.split(" ", 1)[1:])
+            install = remedies.pip(snap, *install.split()[1:])
         out.append(finding(
             "framework.retired", WARNING, GROUP_FRAMEWORKS,
             evidence=[ev("package", name=name, version=version or "?"),

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dlsetup.doctor import advice, facts, remedies
 from dlsetup.doctor.model import ERROR, GROUP_FRAMEWORKS, Finding, ev, finding
 from dlsetup.i18n import t
+from dlsetup.platform.shell import render
 from dlsetup.probe.model import Framework, Snapshot
 
 
@@ -50,7 +51,7 @@ def windows_native(snap: Snapshot) -> list[Finding]:
                     commands=["wsl --install -d Ubuntu",
                               t("doctor.cmd.then_in_wsl", command="python3 -m pip install 'tensorflow[and-cuda]'"),
                               t("doctor.cmd.windows_last_gpu",
-                                command=remedies.pip(snap, "install", '"tensorflow<2.11"'))],
+                                command=render(remedies.pip(snap, "install", "tensorflow<2.11"), "powershell"))],
                     version=fw.version or "?", last=last)]
 
 
@@ -83,7 +84,7 @@ def cuda_libraries_missing(snap: Snapshot) -> list[Finding]:
     version = facts.public_version(fw.version) or ""
     spec = f"tensorflow[and-cuda]=={version}" if version else "tensorflow[and-cuda]"
     return [finding("tensorflow.cuda_libs_missing", ERROR, GROUP_FRAMEWORKS, evidence=evidence,
-                    commands=[remedies.pip(snap, "install", f"'{spec}'")], version=fw.version or "?")]
+                    commands=[remedies.pip(snap, "install", spec)], version=fw.version or "?")]
 
 
 CHECKS = [windows_native, cpu_build, cuda_libraries_missing]

@@ -256,9 +256,16 @@ class RattlerBackend(Backend):
 
     def activate_hint(self, name: str | None, prefix: Path) -> str:
         from dlsetup.envs.backends import detect_tools
+        from dlsetup.platform import current
+        from dlsetup.platform.shell import Cmd, detect_shell, prepend_path, render
 
+        plat = current()
+        shell = detect_shell(plat)
         tools = detect_tools()
         if tools:
             tool = tools[0]
-            return f"{'conda' if tool.kind == 'conda' else tool.kind} activate {name or prefix}"
-        return f'export PATH="{prefix}/bin:$PATH"'
+            return render(Cmd(["conda" if tool.kind == "conda" else tool.kind, "activate", name or str(prefix)]), shell)
+        # No conda: put the environment's folders on PATH the way activation would (Windows: the prefix,
+        # Library\bin, Scripts; elsewhere bin), in the user's shell.
+        dirs = plat.interpreter_layout(str(prefix), conda=True)["path_dirs"]
+        return render(prepend_path(*dirs), shell)

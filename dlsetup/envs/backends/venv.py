@@ -33,6 +33,7 @@ from dlsetup.envs.backends._base import Backend, CreateRequest
 from dlsetup.envs.model import CreateResult, EnvList, ExportResult, Package, RemoveResult
 from dlsetup.envs.venvinfo import MARKER, env_info, read_marker  # noqa: F401  (env_info: re-exported)
 from dlsetup.errors import OperationFailed, UsageError
+from dlsetup.util.names import canonical_name
 
 TOOL_TIMEOUT_S = 3600.0
 
@@ -500,7 +501,7 @@ def write_pylock(prefix: Path, pkgs: list[Package], version: str | None) -> str:
         doc["requires-python"] = f"=={version}"
     arr = tomlkit.aot()
     for p in pkgs:
-        known = record.get(re.sub(r"[-_.]+", "-", p.name).lower(), {})
+        known = record.get(canonical_name(p.name), {})
         t = tomlkit.table()
         t["name"] = p.name
         t["version"] = p.version
@@ -524,7 +525,7 @@ def write_requirements(prefix: Path, pkgs: list[Package]) -> str:
     record = pip.read_record(prefix)
     lines = []
     for p in pkgs:
-        known = record.get(re.sub(r"[-_.]+", "-", p.name).lower(), {})
+        known = record.get(canonical_name(p.name), {})
         sha = known.get("sha256") if known.get("version") == p.version else None
         lines.append(f"{p.name}=={p.version}" + (f" \\\n    --hash=sha256:{sha}" if sha else ""))
     return "\n".join(lines) + "\n"

@@ -31,6 +31,14 @@ def apply_snippet(text: str | None, ctx: Context, report: Report) -> str | None:
     if new != text:
         report.change(f"export HF_ENDPOINT={m.hf}")
     report.note("mirror.note.hf_source", path=str(report.path))
+    from dlsetup.platform import current
+    from dlsetup.platform.shell import detect_shell, persist_env, render_lines
+
+    plat = current()
+    shell = detect_shell(plat)
+    if plat.is_windows or shell in ("powershell", "cmd", "fish"):
+        # No ~/.bashrc to source from: the shell's own persistent form (setx on Windows, set -Ux in fish).
+        report.note("mirror.note.hf_persist", command=" ; ".join(render_lines(persist_env("HF_ENDPOINT", m.hf), shell)))
     return new
 
 

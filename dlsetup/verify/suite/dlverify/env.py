@@ -29,10 +29,25 @@ def _run(argv: list[str], timeout: float = 15.0, env: dict[str, str] | None = No
     return (out.stdout or "") + (out.stderr or "") if out.returncode == 0 else None
 
 
-def tool_path() -> str:
-    """PATH with this interpreter's bin directory first (where pip puts ninja), as torch's JIT build needs."""
+WINDOWS = os.name == "nt"
+
+
+def script_dirs() -> list[str]:
+    """Where pip puts console scripts (ninja) for this interpreter: ``bin`` next to it, or on Windows
+    ``Scripts\\`` (in a conda env python.exe is at the prefix root and ninja.exe in ``Scripts``)."""
     here = os.path.dirname(sys.executable)
-    parts = [here] + [p for p in os.environ.get("PATH", "").split(os.pathsep) if p and p != here]
+    dirs = [here]
+    if WINDOWS:
+        for d in (os.path.join(here, "Scripts"), os.path.join(sys.prefix, "Scripts")):
+            if d not in dirs:
+                dirs.append(d)
+    return dirs
+
+
+def tool_path() -> str:
+    """PATH with this interpreter's script folders first (where pip puts ninja), as torch's JIT build needs."""
+    first = script_dirs()
+    parts = first + [p for p in os.environ.get("PATH", "").split(os.pathsep) if p and p not in first]
     return os.pathsep.join(parts)
 
 
@@ -41,7 +56,7 @@ def find_nvcc() -> tuple[str | None, str | None]:
     for var in ("CUDA_HOME", "CUDA_PATH"):
         home = os.environ.get(var)
         if home:
-            cand = os.path.join(home, "bin", "nvcc")
+            cand = os.path.join(home, "bin", "nvcc.exe" if WINDOWS else "nvcc")
             return (cand if os.path.exists(cand) else None), f"env:{var}"
     found = shutil.which("nvcc", path=tool_path())
     if found:
@@ -60,8 +75,27 @@ def nvcc_facts() -> dict[str, Any]:
     return {"path": path, "source": source, "version": version}
 
 
+def msvc_facts() -> dict[str, Any]:
+    """MSVC's ``cl.exe``, which torch's extension builder uses on Windows; it is on PATH only in a
+    "Developer Command Prompt/PowerShell for VS" (vcvars). Its banner goes to stderr:
+    "Microsoft (R) C/C++ Optimizing Compiler Version 19.38.33135 for x64"."""
+    path = shutil.which("cl")
+    if not path:
+        return {"name": "cl", "path": None, "version": None, "kind": "msvc"}
+    try:
+        out = subprocess.run([path], capture_output=True, text=True, timeout=15, stdin=subprocess.DEVNULL)
+        banner = (out.stderr or out.stdout or "").strip().splitlines()
+    except (OSError, subprocess.SubprocessError):
+        banner = []
+    m = re.search(r"Version (\d+\.\d+(?:\.\d+)?)", banner[0] if banner else "")
+    return {"name": "cl", "path": path, "version": m.group(1) if m else None, "kind": "msvc",
+            "banner": banner[0] if banner else None}
+
+
 def cxx_facts() -> dict[str, Any]:
-    """The C++ compiler torch's JIT build uses: $CXX, else ``c++``."""
+    """The C++ compiler torch's JIT build uses: MSVC ``cl`` on Windows, else $CXX or ``c++``."""
+    if WINDOWS and "CXX" not in os.environ:
+        return msvc_facts()
     name = os.environ.get("CXX", "c++")
     path = shutil.which(name)
     if not path:
@@ -78,8 +112,44 @@ def ninja_facts() -> dict[str, Any]:
     return {"path": path, "version": version}
 
 
+def _windows_nvidia_adapter(winreg: Any = None) -> bool:
+    """An NVIDIA display adapter (PCI vendor 10DE) in the Windows registry, with or without its driver:
+    ``HKLM\\SYSTEM\\CurrentControlSet\\Enum\\PCI\\VEN_10DE&...`` under the display class GUID (the same
+    source dlsetup's probe reads, dlsetup/probe/windows_gpu.py; this suite stays stdlib + torch)."""
+    if winreg is None:
+        try:
+            import winreg  # type: ignore[no-redef]
+        except ImportError:
+            return False
+    display = "{4d36e968-e325-11ce-bfc1-08002be10318}"
+    try:
+        root = winreg.OpenKey(winreg.HKEY_LOCAL_MACHINE, "SYSTEM\\CurrentControlSet\\Enum\\PCI")
+    except OSError:
+        return False
+    i = 0
+    while True:
+        try:
+            hw = winreg.EnumKey(root, i)
+        except OSError:
+            return False
+        i += 1
+        if not hw.upper().startswith("VEN_10DE&"):
+            continue
+        try:
+            hw_key = winreg.OpenKey(root, hw)
+            inst = winreg.OpenKey(hw_key, winreg.EnumKey(hw_key, 0))
+            if str(winreg.QueryValueEx(inst, "ClassGUID")[0]).lower() == display:
+                return True
+        except OSError:
+            continue
+
+
 def nvidia_present() -> bool:
     """An NVIDIA driver and device are on this machine, whatever torch thinks."""
+    if WINDOWS:
+        system32 = os.path.join(os.environ.get("SystemRoot", "C:\\Windows"), "System32")
+        return (_windows_nvidia_adapter() or os.path.exists(os.path.join(system32, "nvidia-smi.exe"))
+                or os.path.exists(os.path.join(system32, "nvcuda.dll")))
     return os.path.exists("/proc/driver/nvidia/version") or bool(glob.glob("/dev/nvidia[0-9]*"))
 
 
