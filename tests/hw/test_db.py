@@ -13,11 +13,11 @@ import pytest
 from dlsetup.hw import db
 
 REPO = Path(__file__).resolve().parent.parent.parent
-SOURCES = REPO / "tools" / "sources"
+SOURCES = REPO / "dlsetup" / "hw" / "sources"
 
 
 def _generator():
-    spec = importlib.util.spec_from_file_location("dlsetup_gen_gpu_db", REPO / "tools" / "gen_gpu_db.py")
+    spec = importlib.util.spec_from_file_location("dlsetup_gen_gpu_db", REPO / "dlsetup" / "hw" / "generate.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -26,7 +26,7 @@ def _generator():
 def test_the_shipped_database_is_what_the_script_makes_from_the_recorded_sources():
     gen = _generator()
     shipped = (REPO / "dlsetup" / "hw" / "data" / "gpus.json").read_text(encoding="utf-8")
-    assert gen.render(gen.generate(SOURCES)) == shipped, "regenerate with: python tools/gen_gpu_db.py"
+    assert gen.render(gen.generate(SOURCES)) == shipped, "regenerate with: python -m dlsetup.hw.generate"
 
 
 def test_every_recorded_source_says_where_it_came_from():

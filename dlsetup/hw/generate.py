@@ -1,12 +1,12 @@
 """Generate dlsetup/hw/data/gpus.json, dlsetup's GPU database, from the recorded primary sources.
 
-    python tools/gen_gpu_db.py                  # regenerate from tools/sources/ (what the test checks)
-    python tools/gen_gpu_db.py --check          # exit 1 when the shipped file differs
-    python tools/gen_gpu_db.py --pci-ids /usr/share/misc/pci.ids \\
+    python -m dlsetup.hw.generate                  # regenerate from dlsetup/hw/sources/ (what the test checks)
+    python -m dlsetup.hw.generate --check          # exit 1 when the shipped file differs
+    python -m dlsetup.hw.generate --pci-ids /usr/share/misc/pci.ids \\
         --supported-gpus supported-gpus.json.gz --nvidia-detect bookworm=DIR --nvidia-detect trixie=DIR
                                                 # refresh the recorded sources first, then regenerate
 
-Inputs (tools/sources/, each file says where it came from):
+Inputs (dlsetup/hw/sources/, each file says where it came from):
 * pci.ids.gz -- pciutils' PCI ID database (Debian package ``pci.ids``), reduced to the device lines of NVIDIA
   (10de), AMD (1002) and Intel (8086): the names.
 * nvidia-supported-gpus.json.gz -- NVIDIA's ``supported-gpus.json`` from a Linux driver release (Debian's
@@ -33,9 +33,11 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
 SOURCES = HERE / "sources"
-OUT = REPO / "dlsetup" / "hw" / "data" / "gpus.json"
+OUT = HERE / "data" / "gpus.json"
+
+
+
 VENDORS = {"10de": "nvidia", "1002": "amd", "8086": "intel"}
 # NVIDIA functions on the GPU board that are not the GPU (pci.ids lists them under the same chip code).
 _NOT_GPU = re.compile(r"Audio|USB|Bridge|Controller|SMBus|Ethernet|LPC|IDE|SATA|Memory|PCIe|Host|nForce|"
@@ -208,7 +210,7 @@ def generate(sources: Path = SOURCES) -> dict[str, Any]:
                      {rel: sorted(lsts) for rel, lsts in sorted(deb.items())}, compute])
     return {
         "schema": 1,
-        "generated_by": "tools/gen_gpu_db.py",
+        "generated_by": "dlsetup/hw/generate.py",
         "sources": {
             "pci.ids": f"pciutils pci.ids {pci_version} ({pci_text.splitlines()[0].removeprefix('# dlsetup: ')})",
             "supported-gpus.json": supported["origin"],
@@ -252,7 +254,7 @@ def main(argv: list[str]) -> int:
     text = render(generate())
     if a.check:
         same = OUT.exists() and OUT.read_text(encoding="utf-8") == text
-        print("up to date" if same else f"{OUT} differs: run python tools/gen_gpu_db.py")
+        print("up to date" if same else f"{OUT} differs: run python -m dlsetup.hw.generate")
         return 0 if same else 1
     OUT.write_text(text, encoding="utf-8")
     print(f"{OUT}: {text.count(chr(10)) - 12} rows")
