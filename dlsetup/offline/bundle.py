@@ -579,9 +579,13 @@ def install_venv_from_wheelhouse(name: str | None, prefix: Path, wheelhouse: Pat
     except BaseException:
         shutil.rmtree(prefix, ignore_errors=True)
         raise
-    return CreateResult(action="create", name=name, prefix=str(prefix), backend="venv", source=source,
-                        pip=list(requirements), pip_packages=installed, activate=f"source {prefix}/bin/activate",
-                        duration_s=round(time.perf_counter() - t0, 3))
+    from dlsetup.platform import current
+    from dlsetup.platform.shell import activate_venv
+
+    result = CreateResult(action="create", name=name, prefix=str(prefix), backend="venv", source=source,
+                          pip=list(requirements), pip_packages=installed, duration_s=round(time.perf_counter() - t0, 3))
+    result.set_activation([activate_venv(str(prefix), current().os)])
+    return result
 
 
 # ----------------------------------------------------------------------------------------------- pack
