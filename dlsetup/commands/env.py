@@ -176,9 +176,8 @@ def env_clone(source, dest, backend, dry_run, shell):
       dlsetup env clone dl dl-backup
       dlsetup env clone dl /data/envs/dl-copy
     """
-    from dlsetup.envs import api, render
-
     from dlsetup.commands.shellchoice import choose
+    from dlsetup.envs import api, render
 
     r = api.clone_env(source, dest, backend=_b(backend), dry_run=dry_run)
     r.set_shell(choose(shell))
@@ -232,9 +231,8 @@ def env_install(name, lockfile, backend, dry_run, shell):
       dlsetup env install dl -f conda-lock.yml --dry-run
       dlsetup env install dl2 -f pylock.toml
     """
-    from dlsetup.envs import api, render
-
     from dlsetup.commands.shellchoice import choose
+    from dlsetup.envs import api, render
 
     r = api.install_env(name, lockfile, backend=_b(backend), dry_run=dry_run)
     r.set_shell(choose(shell))

@@ -46,6 +46,7 @@ class SetupResult:
     plan: dict[str, Any] = field(default_factory=dict)
     next_steps: list[str] = field(default_factory=list)  # commands to run next (driver fix, or the activate line)
     activate: str | None = None
+    shell: str = "bash"  # the shell next_steps and activate are written for
     lock: str | None = None
     report: str | None = None
     state_file: str | None = None
