@@ -248,7 +248,8 @@ def run_setup(opts: Options, confirm=None) -> SetupResult:
         state.record("create", create_digest, data)
         run.set("create", DONE, t("setup.create.done", prefix=str(prefix), conda=len(created.packages),
                                   pip=len(created.pip_packages)), data, t0)
-    result.activate = S.activate_line(opts.env, prefix, opts.backend, result.shell)
+    result.activate_steps = S.activate_steps(opts.env, prefix, opts.backend)
+    result.activate = S.activate_line(result.activate_steps, result.shell)
 
     # 6. the lock file
     t0 = time.perf_counter()

@@ -201,12 +201,18 @@ def create_env(name: str, recipe: str, *, backend: str, offline: bool, python: s
     return _create(name, recipe=recipe, backend=backend, offline=offline, python=python)
 
 
-def activate_line(name: str, prefix: Path, backend: str, shell: str) -> str:
-    """The backend's activation hint (commands as data), written for ``shell`` by the platform layer."""
+def activate_steps(name: str, prefix: Path, backend: str) -> list:
+    """The backend's activation hint, as commands (platform.shell ``Cmd``/``Step``)."""
     from dlsetup.envs.backends import select_backend
+
+    return select_backend(backend).activate_hint(name, prefix)
+
+
+def activate_line(steps: list, shell: str) -> str:
+    """The activation hint written for ``shell`` by the platform layer."""
     from dlsetup.platform.shell import join_and
 
-    return join_and(select_backend(backend).activate_hint(name, prefix), shell)
+    return join_and(steps, shell)
 
 
 def command_line(argv: list[str], shell: str) -> str:
