@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from dlsetup.cli import common_options
+from dlsetup.cli import common_options, shell_option
 
 HELP = """From a fresh machine to a verified deep-learning environment, in one command.
 
@@ -21,6 +21,7 @@ Examples:
   dlsetup setup --mirror auto --yes  # also pick the fastest mirror that serves this machine
   dlsetup setup --env course --recipe cpu-minimal --verify none
   dlsetup setup --dry-run --snapshot student.json   # plan for another machine
+  dlsetup setup --shell powershell   # commands to paste into Windows PowerShell
 
 \b
 Exit codes: 0 ready and verified (or, with --dry-run, planned); 1 blocked by the machine, failed,
@@ -43,9 +44,11 @@ or declined; 2 bad input, or not confirmed (no terminal and no --yes; nothing ch
 @click.option("--dry-run", is_flag=True, help="Only show the plan; write nothing.")
 @click.option("--offline", is_flag=True, help="No network for the mirror choice and the solve (caches only).")
 @click.option("--snapshot", metavar="FILE", help="With --dry-run: plan for the machine a doctor snapshot describes.")
+@shell_option
 @common_options
 def setup(recipe: str, env_name: str, backend: str, mirror: str, python: str | None, verify_mode: str,
-          out_dir: str | None, yes: bool, dry_run: bool, offline: bool, snapshot: str | None) -> int:
+          out_dir: str | None, yes: bool, dry_run: bool, offline: bool, snapshot: str | None,
+          shell: str | None) -> int:
     from dlsetup.output import emit, settings
     from dlsetup.result import Result
     from dlsetup.setup.render import confirm_text, render_text
@@ -59,6 +62,6 @@ def setup(recipe: str, env_name: str, backend: str, mirror: str, python: str | N
 
     opts = Options(recipe=recipe, env=env_name, backend=backend.strip().lower(), mirror=mirror, yes=yes,
                    dry_run=dry_run, offline=offline, snapshot=snapshot, python=python, verify=verify_mode,
-                   out=out_dir)
+                   out=out_dir, shell=shell)
     result = run_setup(opts, confirm=None if settings.json else confirm)
     return emit(Result(command="setup", data=result, exit_code=result.exit_code, render_text=render_text))

@@ -45,7 +45,9 @@ class SetupResult:
     steps: list[Step]
     plan: dict[str, Any] = field(default_factory=dict)
     next_steps: list[str] = field(default_factory=list)  # commands to run next (driver fix, or the activate line)
-    activate: str | None = None
+    activate: str | None = None  # activate_steps, written for ``shell``
+    activate_steps: list = field(default_factory=list)  # platform.shell Cmd/Step
+    shell: str = "bash"  # the shell next_steps and activate are written for
     lock: str | None = None
     report: str | None = None
     state_file: str | None = None

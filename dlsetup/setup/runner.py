@@ -53,6 +53,7 @@ class Options:
     python: str | None = None
     verify: str = "quick"
     out: str | None = None  # where the lock file and the report go (default: the state dir)
+    shell: str | None = None  # the shell printed commands are for (default: doctor's choice)
 
 
 def _progress(step: str):
@@ -109,7 +110,8 @@ def run_setup(opts: Options, confirm=None) -> SetupResult:
     # 1. doctor: stop with its fixes when the driver, the GPU or the CUDA loader is broken
     t0 = time.perf_counter()
     with _progress("doctor"):
-        report = S.run_doctor(opts.snapshot)
+        report = S.run_doctor(opts.snapshot, opts.shell)
+    result.shell = report.shell
     blockers = S.driver_steps(report)
     counts = {"error": report.counts.error, "warning": report.counts.warning, "info": report.counts.info}
     if blockers:
@@ -246,8 +248,8 @@ def run_setup(opts: Options, confirm=None) -> SetupResult:
         state.record("create", create_digest, data)
         run.set("create", DONE, t("setup.create.done", prefix=str(prefix), conda=len(created.packages),
                                   pip=len(created.pip_packages)), data, t0)
-    result.activate = (result.step("create").data.get("activate")
-                       or S.activate_line(opts.env, prefix, opts.backend))
+    result.activate_steps = S.activate_steps(opts.env, prefix, opts.backend)
+    result.activate = S.activate_line(result.activate_steps, result.shell)
 
     # 6. the lock file
     t0 = time.perf_counter()
@@ -303,7 +305,7 @@ def run_setup(opts: Options, confirm=None) -> SetupResult:
     run.set("report", DONE, t("setup.report.done", path=written), {"path": written}, t0)
     state.record("verify", verify_digest, vdata)
     if vres.status == "fail":
-        result.next_steps.append(f"dlsetup verify --env {opts.env}")
+        result.next_steps.append(S.command_line(["dlsetup", "verify", "--env", opts.env], result.shell))
         return run.stop(FAILED, exitcodes.FAILED)
     return _finish(run, result)
 

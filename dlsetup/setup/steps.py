@@ -20,11 +20,12 @@ BLOCKING_GROUPS = ("driver", "cuda")
 
 
 # --------------------------------------------------------------------------------------------- doctor
-def run_doctor(snapshot: str | None):
-    """``dlsetup doctor`` (or ``doctor --snapshot FILE``): the DoctorReport."""
+def run_doctor(snapshot: str | None, shell: str | None = None):
+    """``dlsetup doctor`` (or ``doctor --snapshot FILE``): the DoctorReport, its fixes written for ``shell``
+    (default: the user's shell; PowerShell for a Windows snapshot); ``report.shell`` says which."""
     from dlsetup.doctor.runner import run_doctor as _run
 
-    return _run(snapshot_path=snapshot)
+    return _run(snapshot_path=snapshot, shell=shell)
 
 
 def blocking_findings(report) -> list:
@@ -200,10 +201,25 @@ def create_env(name: str, recipe: str, *, backend: str, offline: bool, python: s
     return _create(name, recipe=recipe, backend=backend, offline=offline, python=python)
 
 
-def activate_line(name: str, prefix: Path, backend: str) -> str:
+def activate_steps(name: str, prefix: Path, backend: str) -> list:
+    """The backend's activation hint, as commands (platform.shell ``Cmd``/``Step``)."""
     from dlsetup.envs.backends import select_backend
 
     return select_backend(backend).activate_hint(name, prefix)
+
+
+def activate_line(steps: list, shell: str) -> str:
+    """The activation hint written for ``shell`` by the platform layer."""
+    from dlsetup.platform.shell import join_and
+
+    return join_and(steps, shell)
+
+
+def command_line(argv: list[str], shell: str) -> str:
+    """A dlsetup command to run next, quoted for ``shell``."""
+    from dlsetup.platform.shell import Cmd, render
+
+    return render(Cmd(argv), shell)
 
 
 def write_lock(name: str, path: Path, *, backend: str) -> str:
