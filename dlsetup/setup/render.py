@@ -18,7 +18,9 @@ def size_text(n: int | None) -> str:
         return t("setup.label.unknown_size")
     if n >= 1 << 30:
         return f"{n / (1 << 30):.1f} GiB"
-    return f"{n / (1 << 20):.1f} MiB"
+    if n >= 1 << 20:
+        return f"{n / (1 << 20):.1f} MiB"
+    return f"{n / 1024:.1f} KiB" if n >= 1024 else f"{n} B"
 
 
 def plan_lines(r: SetupResult) -> list[tuple[str, str]]:

@@ -248,8 +248,9 @@ def run_setup(opts: Options, confirm=None) -> SetupResult:
                 "pip_packages": [f"{p.name}=={p.version}" for p in created.pip_packages],
                 "duration_s": created.duration_s, "activate": created.activate}
         state.record("create", create_digest, data)
-        run.set("create", DONE, t("setup.create.done", prefix=str(prefix), conda=len(created.packages),
-                                  pip=len(created.pip_packages)), data, t0)
+        key = "setup.create.done_venv" if backend == "venv" else "setup.create.done"
+        run.set("create", DONE, t(key, prefix=str(prefix), conda=len(created.packages), pip=len(created.pip_packages)),
+                data, t0)
     result.activate = (S.activate_line(opts.env, prefix, backend) if backend == "venv"
                        else result.step("create").data.get("activate") or S.activate_line(opts.env, prefix, backend))
 

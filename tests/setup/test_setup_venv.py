@@ -50,6 +50,7 @@ def test_setup_backend_venv_end_to_end(cli, lab_mirror, isolated_env, uv_isolate
     got = dict(p.split("==") for p in create["data"]["pip_packages"])
     assert {n: got[n] for n in versions} == {n: f"{v}+cpu" for n, v in versions.items()}  # from the torch index
     assert got["opencv-python"] == "1.0" and create["data"]["conda_packages"] == 0  # the recipe's part, PyPI names
+    assert create["summary"] == f"{prefix}: a virtual environment with {len(got)} pip packages"
     # the download: no conda solve; the framework wheels measured on the mirror's index before anything was
     # written; what uv resolves from the PyPI index (the recipe's other packages) said to be not counted
     d = plan["download"]
