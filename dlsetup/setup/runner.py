@@ -169,6 +169,8 @@ def run_setup(opts: Options, confirm=None) -> SetupResult:
     create_digest = inputs_hash(create_inputs)
     create_done = state.finished("create", create_digest) is not None and S.env_exists(prefix)
     if not create_done and os.path.lexists(prefix):
+        if state.steps.get("create"):  # made by an earlier setup whose inputs (backend, versions, mirror) changed
+            raise UsageError("setup.error.env_changed", prefix=str(prefix), env=opts.env)
         raise UsageError("setup.error.env_exists", prefix=str(prefix), env=opts.env)
     plan = {
         "machine": rplan.machine,

@@ -368,12 +368,19 @@ def pip_download_bytes(requirements: list[str], index_url: str | None, python: s
 # --------------------------------------------------------------------------------------------- verify
 def run_verify(prefix: Path, mode: str):
     """``dlsetup verify --env NAME`` in ``mode`` (quick|default|full): the VerifyResult."""
+    from dlsetup.envs import locations
     from dlsetup.envs.api import env_python
     from dlsetup.verify.api import verify
     from dlsetup.verify.plan import make_plan
 
     plan = make_plan(quick=mode == "quick", full=mode == "full")
-    return verify(plan, os.path.abspath(env_python(prefix)), machine=True)
+    if locations.is_venv(prefix):  # Scripts\python.exe on Windows, not a conda prefix's python.exe
+        from dlsetup.envs.backends.venv import venv_python
+
+        python = venv_python(prefix)
+    else:
+        python = env_python(prefix)
+    return verify(plan, os.path.abspath(python), machine=True)
 
 
 def verify_document(result) -> dict[str, Any]:

@@ -82,3 +82,7 @@ def test_setup_backend_venv_end_to_end(cli, lab_mirror, isolated_env, uv_isolate
     assert statuses(again.json()) == {"doctor": "done", "resolve": "done", "mirror": "cached", "plan": "done",
                                       "create": "cached", "lock": "cached", "verify": "cached", "report": "cached"}
     assert (prefix / "pyvenv.cfg").stat().st_mtime_ns == cfg
+    # the same name with the default backend: not silently replaced; the message says an earlier setup made it
+    other = cli("setup", "--yes", "--mirror", "lab", "--python", PY_VER, "--offline")
+    assert other.code == 2 and "was made by an earlier dlsetup setup with other inputs" in other.stderr
+    assert (prefix / "pyvenv.cfg").stat().st_mtime_ns == cfg
