@@ -87,6 +87,8 @@ class CreateResult:
     activate: str | None = None
     duration_s: float = 0.0
     warnings: list[str] = field(default_factory=list)
+    # how the pip wheels arrived: {"via": "engine" | "pip" | "uv", "reason", "files", "bytes_transferred", …}
+    wheel_fetch: dict | None = None
 
 
 @dataclass
