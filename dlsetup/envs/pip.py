@@ -31,13 +31,16 @@ def env_python(prefix: Path) -> Path:
 
 def install(prefix: Path, requirements: list[str], *, index_url: str | None = None,
             extra_index_urls: list[str] | None = None, no_deps: bool = False,
-            python: Path | None = None, alternatives=None, fetch_log: list | None = None) -> list[Package]:
+            python: Path | None = None, alternatives=None, fetch_log: list | None = None,
+            plan_uv: tuple[str, str | None] | None = None) -> list[Package]:
     """``python -m pip install`` into ``prefix``; raises OperationFailed with pip's last error line.
 
     The wheels come through dlsetup's download engine first (:mod:`dlsetup.envs.wheels`: pip plans with
     ``--dry-run --report``, the engine fetches — resumable, hash-checked, ``alternatives`` per file — and
     pip installs with ``--no-index --find-links``); when no such plan can be made, pip downloads as usual.
     ``fetch_log`` (a list) receives the :class:`~dlsetup.envs.wheels.WheelFetch` saying which way it went.
+    ``plan_uv`` (uv's path, the environment's Python X.Y): plan with ``uv pip compile`` instead — right only
+    for an environment with nothing installed yet (a fresh venv), since uv does not look at the environment.
     """
     from dlsetup.envs import wheels
     from dlsetup.output import log
@@ -73,7 +76,11 @@ def install(prefix: Path, requirements: list[str], *, index_url: str | None = No
         house, info = None, wheels.WheelFetch(via="pip", reason="DLSETUP_WHEEL_FETCH=plain")
         if wheels.engine_wanted():
             try:
-                planned = wheels.plan_with_pip(py, reqfile, index_args, env, no_deps=no_deps)
+                if plan_uv is not None:
+                    planned = wheels.plan_with_uv(plan_uv[0], py, reqfile, index_args, env, version=plan_uv[1],
+                                                  no_deps=no_deps)
+                else:
+                    planned = wheels.plan_with_pip(py, reqfile, index_args, env, no_deps=no_deps)
                 if not planned:  # everything is installed already
                     if fetch_log is not None:
                         fetch_log.append(wheels.WheelFetch(via="engine"))

@@ -46,9 +46,10 @@ def is_venv(prefix: Path) -> bool:
     return locations.is_venv(prefix)
 
 
-def find_uv() -> str | None:
-    """The uv executable: the ``uv`` Python package's, else ``uv`` on PATH; None when absent or not wanted."""
-    if os.environ.get("DLSETUP_VENV_TOOL", "").strip().lower() == "pip":
+def find_uv(installer: bool = True) -> str | None:
+    """The uv executable: the ``uv`` Python package's, else ``uv`` on PATH; None when absent or not wanted
+    (``DLSETUP_VENV_TOOL=pip`` chooses pip as the installer; ``installer=False`` finds uv for planning anyway)."""
+    if installer and os.environ.get("DLSETUP_VENV_TOOL", "").strip().lower() == "pip":
         return None
     try:
         from uv import find_uv_bin
@@ -315,8 +316,12 @@ class VenvBackend(Backend):
         from dlsetup.envs import pip, wheels
 
         if not self.uv:
+            # a fresh venv: uv's plan (when the uv binary is here at all) is what pip would install, and
+            # unlike pip before 25.3 it reads only metadata; pip still installs (DLSETUP_VENV_TOOL=pip)
+            planner = find_uv(installer=False)
             return pip.install(prefix, requirements, index_url=index, extra_index_urls=extra, no_deps=no_deps,
-                               python=venv_python(prefix), alternatives=alternatives, fetch_log=fetch_log)
+                               python=venv_python(prefix), alternatives=alternatives, fetch_log=fetch_log,
+                               plan_uv=(planner, self._python_version(prefix)) if planner else None)
         with tempfile.TemporaryDirectory(prefix="dlsetup-uv-") as tmp:
             reqfile = Path(tmp) / "requirements.txt"
             reqfile.write_text("".join(r.strip() + "\n" for r in requirements), encoding="utf-8")
