@@ -113,10 +113,10 @@ def test_killed_create_resumes_partial_wheel_in_new_process(cli, demo_wheels, tm
 
 
 def test_pylock_plan_picks_the_wheel_for_this_interpreter():
-    # the shape uv pip compile --format pylock.toml writes (recorded from uv 0.13.9 against the loopback
-    # index, reduced to two wheels of one package: one for another Python, one for this one)
+    # made for this test, in the shape uv 0.13.9's `uv pip compile --format pylock.toml` wrote against the
+    # loopback index (wheels = [{ url, hashes = { sha256 } }]), with a second wheel for another Python
     py = f"{sys.version_info[0]}{sys.version_info[1]}"
-    text = f'''lock-version = "1.0"
+    text = '''lock-version = "1.0"
 created-by = "uv"
 requires-python = ">=3.10"
 
@@ -124,8 +124,8 @@ requires-python = ">=3.10"
 name = "fastpkg"
 version = "2.0"
 wheels = [
-  {{ url = "https://files.example/fastpkg-2.0-cp27-cp27mu-manylinux1_x86_64.whl", hashes = {{ sha256 = "aa" }} }},
-  {{ url = "https://files.example/fastpkg-2.0-py3-none-any.whl", size = 10, hashes = {{ sha256 = "bb" }} }},
+  { url = "https://files.example/fastpkg-2.0-cp27-cp27mu-manylinux1_x86_64.whl", hashes = { sha256 = "aa" } },
+  { url = "https://files.example/fastpkg-2.0-py3-none-any.whl", size = 10, hashes = { sha256 = "bb" } },
 ]
 '''
     (p,) = wheels.from_pylock(text, f"{py[0]}.{py[1:]}")
