@@ -165,6 +165,15 @@ def main() -> None:
                     print(f"                  last error: {r['error']}")
         print(f"   goal ≤ 1.05× bytes: {'PASS' if dl['ok'] and ratio <= 1.05 else 'MISS'} ({ratio:.3f}×)")
 
+        n, each, rate = 8, 64 * MiB // scale, 20e6
+        p = parallel(tmp, n, each, rate)
+        speedup = p["pip"]["seconds"] / p["dlsetup"]["seconds"]
+        print(f"2. {n} wheels of {each / MiB:.0f} MiB, server capped at {rate / 1e6:.0f} MB/s per connection")
+        print(f"   dlsetup (parallel, 8 per host): {'ok' if p['dlsetup']['ok'] else 'FAILED'}, {p['dlsetup']['seconds']:.1f} s")
+        print(f"   pip download (sequential)     : {'ok' if p['pip']['ok'] else 'FAILED'}, {p['pip']['seconds']:.1f} s")
+        ok = p["dlsetup"]["ok"] and p["pip"]["ok"] and speedup >= 4
+        print(f"   goal ≥ 4× faster: {'PASS' if ok else 'MISS'} ({speedup:.1f}×)")
+
         c = create(tmp, big, every)
         print(f"3. create env --backend venv of a {c['size'] / MiB:.0f} MiB wheel, dropped every {every / MiB:.0f} MiB")
         for label, name in (("dlsetup", "engine path"), ("plain", "plain uv   ")):
@@ -175,15 +184,6 @@ def main() -> None:
                 print(f"                  last error: {r['error']}")
         cr = c["dlsetup"]["sent"] / c["size"]
         print(f"   goal ≤ 1.05× bytes: {'PASS' if c['dlsetup']['ok'] and cr <= 1.05 else 'MISS'} ({cr:.3f}×)")
-
-        n, each, rate = 8, 64 * MiB // scale, 20e6
-        p = parallel(tmp, n, each, rate)
-        speedup = p["pip"]["seconds"] / p["dlsetup"]["seconds"]
-        print(f"2. {n} wheels of {each / MiB:.0f} MiB, server capped at {rate / 1e6:.0f} MB/s per connection")
-        print(f"   dlsetup (parallel, 8 per host): {'ok' if p['dlsetup']['ok'] else 'FAILED'}, {p['dlsetup']['seconds']:.1f} s")
-        print(f"   pip download (sequential)     : {'ok' if p['pip']['ok'] else 'FAILED'}, {p['pip']['seconds']:.1f} s")
-        ok = p["dlsetup"]["ok"] and p["pip"]["ok"] and speedup >= 4
-        print(f"   goal ≥ 4× faster: {'PASS' if ok else 'MISS'} ({speedup:.1f}×)")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
