@@ -47,14 +47,17 @@ def create() -> None:
 @_backend_opt
 @click.option("--dry-run", is_flag=True, help="Show the plan (and the solved packages) without creating anything.")
 @click.option("--snapshot", metavar="FILE", help="Plan for the machine a dlsetup snapshot describes (with --dry-run).")
+@click.option("--gpu", "gpu", metavar="NAME|PCI_ID", multiple=True,
+              help="With --recipe: fit the recipe to this GPU (\"RTX 3060\", 10de:2504; repeatable) instead of "
+                   "probing; DLSETUP_GPU=\"name, name\" does the same (docker build).")
 @click.option("--cuda", metavar="VERSION",
               help="Solve as if the driver supported CUDA VERSION (like CONDA_OVERRIDE_CUDA); '' means no GPU.")
 @click.option("--pip-index-url", metavar="URL", help="Index for the pip section (default: the resolver's, else pip's own config).")
 @click.option("--offline", is_flag=True, help="Use only cached channel metadata (no network).")
 @click.option("--from-bundle", "from_bundle", metavar="DIR|TAR",
               help="Install from a bundle made by `dlsetup download` or `env pack`, with no network.")
-def create_env(name, specs, python, file, recipe, channels, backend, dry_run, snapshot, cuda, pip_index_url, offline,
-               from_bundle):
+def create_env(name, specs, python, file, recipe, channels, backend, dry_run, snapshot, gpu, cuda, pip_index_url,
+               offline, from_bundle):
     """Create environment NAME from package specs, a file, or a recipe fitted to this machine.
 
     NAME is a name (placed in conda's first writable envs dir and registered in
@@ -67,6 +70,7 @@ def create_env(name, specs, python, file, recipe, channels, backend, dry_run, sn
       dlsetup create env dl --recipe pytorch           # GPU build that fits this machine
       dlsetup create env dl --recipe pytorch --dry-run  # just the plan
       dlsetup create env dl --recipe pytorch --dry-run --snapshot gpu-box.json
+      dlsetup create env dl --recipe pytorch --gpu "RTX 4090"   # no GPU here (docker build)
       dlsetup create env sci --python 3.12 numpy scipy
       dlsetup create env course -f envs/course.yml
       dlsetup create env repro -f conda-lock.yml
@@ -75,6 +79,7 @@ def create_env(name, specs, python, file, recipe, channels, backend, dry_run, sn
       dlsetup create env dl --from-bundle bundle.tar   # offline, from `dlsetup download`
     """
     from dlsetup.envs import api, render
+    from dlsetup.hw.db import gpus_from_env
     from dlsetup.mirror.api import torch_wheel_source
 
     if from_bundle:
@@ -93,6 +98,7 @@ def create_env(name, specs, python, file, recipe, channels, backend, dry_run, sn
     r = api.create_env(name, list(specs), python=python, file=file, recipe=recipe, channels=list(channels),
                        backend=_b(backend), dry_run=dry_run, snapshot=snapshot, cuda=cuda, offline=offline,
                        pip_index_url=pip_index_url, wheel_source=torch_wheel_source,
+                       gpu=gpu or (gpus_from_env() if recipe else ()),
                        alternatives=chain.alternatives if chain and chain.mirrors else None)
     # a plan that could not be solved is a failed check, as conda's --dry-run exits 1 then
     return emit(Result(command="create env", data=r, exit_code=0 if r.solved else 1, render_text=render.create))

@@ -150,8 +150,7 @@ def machine_summary(snap: Snapshot) -> MachineSummary:
             skipped_because=str(d.details["skipped_because"]) if d.details.get("skipped_because") else None)
         fws.append(FrameworkSummary(name=fw.name, version=fw.version, variant=facts.variant_of(fw),
                                     cuda=facts.cuda_of(fw), installer=fw.installer, location=fw.location, deep=deep))
-    others = [f"{facts.vendor_label(g.get('vendor'))}: {g.get('name') or g.get('pci_id') or '?'}" for g in nv.other_gpus
-              if str(g.get("vendor", "")).lower() != "nvidia" or not nv.gpus]
+    others = [_other_gpu_label(g) for g in nv.other_gpus if str(g.get("vendor", "")).lower() != "nvidia" or not nv.gpus]
     return MachineSummary(
         os=sysinfo.os, arch=sysinfo.arch, distro=sysinfo.distro_name or " ".join(
             x for x in (sysinfo.distro, sysinfo.distro_version) if x) or None,
@@ -266,3 +265,17 @@ def run_doctor(*, deep: bool = False, python: str | None = None, strict: bool = 
     report = diagnose(snap, strict=strict, source=source, probe_ms=probe_ms, shell=shell)
     report.saved_snapshot = saved
     return report
+
+
+def _other_gpu_label(g: dict) -> str:
+    """"NVIDIA GeForce RTX 3090 (10de:2204)" (a name from the GPU database says its vendor), "ASPEED: AST2500"."""
+    label, name, pid = facts.vendor_label(g.get("vendor")), g.get("name"), g.get("pci_id")
+    if not name and pid:  # a Windows adapter without its driver: named from dlsetup's GPU database
+        from dlsetup.hw.db import name_for_pci_id
+
+        name = name_for_pci_id(pid)
+    if not name:
+        return f"{label}: {pid or '?'}"
+    text = name if name.lower().startswith(label.lower()) else f"{label}: {name}"
+    return f"{text} ({pid})" if pid else text
+

@@ -61,8 +61,9 @@ def create_env(name: str, specs: list[str] | tuple[str, ...] = (), *, python: st
                file: str | None = None, recipe: str | None = None, channels: list[str] | tuple[str, ...] = (),
                backend: str | None = None, dry_run: bool = False, snapshot: str | None = None,
                cuda: str | None = None, offline: bool = False, pip_index_url: str | None = None,
-               wheel_source=None, alternatives=None) -> CreateResult:
-    """``dlsetup create env NAME [SPEC…]`` — from specs, a file, or a recipe fitted to this machine.
+               wheel_source=None, gpu: list[str] | tuple[str, ...] = (), alternatives=None) -> CreateResult:
+    """``dlsetup create env NAME [SPEC…]`` — from specs, a file, or a recipe fitted to this machine (or to the GPUs
+    ``gpu`` names).
 
     ``alternatives``: a download URL → the URLs to try for that file, in order (the command layer builds
     it from the user's mirror and the probe's healthy mirrors); None tries each planned URL only."""
@@ -89,7 +90,7 @@ def create_env(name: str, specs: list[str] | tuple[str, ...] = (), *, python: st
         if python is None and snap is None and (backend or os.environ.get("DLSETUP_BACKEND")) == "venv":
             python = _local_python_for(recipes.load(recipe)["python"])  # a venv cannot bring its own Python
         spec, plan = recipes.plan(recipe, python=python, snapshot=snap, snapshot_path=snapshot,
-                                  wheel_source=wheel_source)
+                                  wheel_source=wheel_source, gpu=gpu)
         warnings += plan.warnings
         spec.conda += list(specs)
     elif file:

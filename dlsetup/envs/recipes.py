@@ -85,15 +85,24 @@ def describe_machine(machine) -> str:
 
 
 def plan(name: str, *, python: str | None = None, snapshot=None, snapshot_path: str | None = None,
-         wheel_source=None, machine=None) -> tuple[EnvSpec, RecipePlan]:
-    """The environment a recipe means on this machine (or on the snapshot's, or on ``machine``): spec + story."""
+         wheel_source=None, machine=None, gpu: list[str] | tuple[str, ...] = ()) -> tuple[EnvSpec, RecipePlan]:
+    """The environment a recipe means on this machine (or on the snapshot's, or on ``machine``, or for the GPUs named
+    by ``gpu``: names or PCI ids, as ``resolve --gpu``): spec + the resolver's story."""
     from dlsetup.resolve import Request, apply_overrides, live_machine, machine_from_snapshot, resolve
 
     recipe = load(name)
     if machine is not None:
         base = machine
+    elif snapshot is not None:
+        base = machine_from_snapshot(snapshot, source=f"snapshot {snapshot_path}")
+    elif gpu:
+        from dlsetup.resolve.machine import bare_machine
+
+        base = bare_machine()  # the GPU is named, not probed (a docker build has none)
     else:
-        base = machine_from_snapshot(snapshot, source=f"snapshot {snapshot_path}") if snapshot is not None else live_machine()
+        base = live_machine()
+    if gpu:
+        base = apply_overrides(base, gpu=list(gpu))
     candidates = [python] if python else list(recipe["python"])
     resolution = None
     machine = base

@@ -74,6 +74,22 @@ class NvidiaInfo:
     library_version: str | None = None  # version in the libnvidia-ml.so.1 file name: the user-space driver
     cuinit_error: str | None = None  # libcuda rung: "CUDA_ERROR_STUB_LIBRARY (34)", "... (802)", None when cuInit ok
     nouveau_loaded: bool = False  # /sys/module/nouveau exists
+    # (hw) a Docker/Podman host: the NVIDIA Container Toolkit's state (None when no container engine is installed)
+    container_host: ContainerHostInfo | None = None
+
+
+@dataclass
+class ContainerHostInfo:
+    """What ``docker run --gpus all`` needs on the host (probe/container_host.py)."""
+
+    engines: list[str] = field(default_factory=list)  # "docker", "docker (snap)", "podman"
+    toolkit: str | None = None  # nvidia-ctk or nvidia-container-runtime-hook found (its path)
+    daemon_json: str | None = None  # /etc/docker/daemon.json when it exists
+    docker_nvidia_runtime: bool = False  # daemon.json registers the "nvidia" runtime
+    cdi_specs: list[str] = field(default_factory=list)  # CDI specs naming nvidia.com/gpu (/etc/cdi, /var/run/cdi)
+    cdi_driver_versions: list[str] = field(default_factory=list)  # driver versions the specs were generated for
+    cgroup_v2: bool = False  # /sys/fs/cgroup/cgroup.controllers exists
+    dev_char_nvidia: int = 0  # /dev/char/* symlinks to /dev/nvidia* nodes
 
 
 @dataclass

@@ -93,6 +93,18 @@ def _pci_name(root: Root, vendor: str, device: str) -> str | None:
     return None
 
 
+def device_name(root: Root, vendor: str, device: str) -> str | None:
+    """The marketing name from dlsetup's own GPU database (NVIDIA, AMD, Intel; no system file needed), else the
+    system's pci.ids (other vendors: ASPEED, Matrox ...)."""
+    if vendor in ("0x10de", "0x1002", "0x8086"):
+        from dlsetup.hw.db import name_for_pci_id
+
+        name = name_for_pci_id(f"{vendor.removeprefix('0x')}:{device.removeprefix('0x')}")
+        if name:
+            return name
+    return _pci_name(root, vendor, device)
+
+
 def pci_display_devices(root: Root) -> list[dict[str, Any]]:
     """Display controllers (PCI class 0x03xxxx) with vendor, id, slot and bound kernel driver."""
     out = []
@@ -103,15 +115,33 @@ def pci_display_devices(root: Root) -> list[dict[str, Any]]:
             continue
         vendor = (root.read_text(f"{base}/vendor") or "").strip().lower()
         device = (root.read_text(f"{base}/device") or "").strip().lower()
+        pci_id = f"{vendor.removeprefix('0x')}:{device.removeprefix('0x')}" if vendor and device else None
         out.append({
             "vendor": PCI_VENDORS.get(vendor, vendor or None),
-            "name": _pci_name(root, vendor, device) if vendor and device else None,
-            "pci_id": f"{vendor.removeprefix('0x')}:{device.removeprefix('0x')}" if vendor and device else None,
+            "name": device_name(root, vendor, device) if pci_id else None,
+            "pci_id": pci_id,
             "slot": slot,
             "driver": root.readlink_name(f"{base}/driver"),
             "class": cls,
         })
     return out
+
+
+_RUNTIME_TOOLS = {"amd": ("rocminfo", "amd-smi", "rocm-smi"), "intel": ("xpu-smi", "sycl-ls")}
+
+
+def _runtime_facts(root: Root, env: Mapping[str, str], devices: list[dict[str, Any]]) -> None:
+    """AMD and Intel GPUs: is the compute side of the kernel driver there (AMD: /sys/class/kfd, the ROCm kernel
+    interface), and which runtime tools are installed (rocminfo / amd-smi / rocm-smi, xpu-smi / sycl-ls)."""
+    from dlsetup.probe._run import which
+
+    for dev in devices:
+        tools = _RUNTIME_TOOLS.get(str(dev.get("vendor")))
+        if not tools:
+            continue
+        if dev["vendor"] == "amd":
+            dev["kfd"] = root.exists("/sys/class/kfd")
+        dev["tools"] = [t for t in tools if which(t, env.get("PATH", "")) or root.exists(f"/opt/rocm/bin/{t}")]
 
 
 def _windows_adapters(winreg_module: Any | None) -> list[dict[str, Any]]:
@@ -154,6 +184,10 @@ def probe_nvidia(
         info.device_nodes = device_nodes(root)
         info.nouveau_loaded = root.exists("/sys/module/nouveau")
         info.other_gpus = pci_display_devices(root)
+        _runtime_facts(root, env, info.other_gpus)
+        from dlsetup.probe.container_host import probe_container_host
+
+        info.container_host = probe_container_host(root, env)
         nvml_libs = find_library(root, "libnvidia-ml.so.1", env)
         if nvml_libs:
             info.library_version = version_from_soname(root.realpath(nvml_libs[0]), "libnvidia-ml")

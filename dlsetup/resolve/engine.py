@@ -7,7 +7,7 @@ from typing import Any
 from dlsetup import compat
 from dlsetup.compat.tables import source_text
 from dlsetup.i18n import t
-from dlsetup.resolve import commands
+from dlsetup.resolve import commands, rules
 from dlsetup.resolve.model import Machine, Reason, Request, Resolution, Spec, group_gpus, group_label
 from dlsetup.resolve.plan import Plan
 from dlsetup.resolve.specs import FAMILIES, spec_notes
@@ -90,10 +90,12 @@ def resolve(request: Request) -> Resolution:
         from dlsetup.resolve.model import Hint
 
         res.hints.append(Hint(text=t("resolve.hint.driver_without_gpu"), rule="gpu_cc"))
-    if machine.other_gpus and not machine.gpu_machine and not machine.no_gpu:
-        # Never a CPU build on a GPU box without saying so: ROCm / XPU builds are not planned by dlsetup.
-        names = ", ".join(f"{g['vendor'].upper() if g['vendor'] == 'amd' else g['vendor'].title()} {g['name']}"
-                          for g in machine.other_gpus)
+    accel_build = any(p.variant.startswith(("rocm", "xpu")) for p in res.packages)
+    if machine.other_gpus and not machine.gpu_machine and not machine.no_gpu and not accel_build:
+        # Never a CPU build on a GPU box without saying so (a GPU with no ROCm / XPU route, or another framework).
+        labels = [g['vendor'].upper() if g['vendor'] == 'amd' else g['vendor'].title() for g in machine.other_gpus]
+        names = ", ".join(g["name"] if g["name"].lower().startswith(lab.lower()) else f"{lab} {g['name']}"
+                          for lab, g in zip(labels, machine.other_gpus, strict=True))
         res.warnings.append(t("resolve.warn.other_gpu", gpus=names))
     if machine.gpu_machine and not res.ok:
         res.hints = [h for h in res.hints if h.rule != "no_gpu"] + [h for h in res.hints if h.rule == "no_gpu"]
@@ -232,7 +234,7 @@ def machine_reasons(machine: Machine) -> list[Reason]:
         if info:
             last = t("resolve.label.current") if not info["last_cuda_major"] else t(
                 "resolve.label.last_cuda", cuda=info["last_cuda_major"], branch=info["last_driver_branch"] or "-")
-            how = t(f"resolve.label.cc_from_{gpu.cc_source}") if gpu.cc_source in ("name", "override") else ""
+            how = t(f"resolve.label.cc_from_{gpu.cc_source}") if gpu.cc_source in ("name", "override", "pci_id", "gpu") else ""
             out.append(Reason(text=t("resolve.reason.gpu", gpu=label, cc=gpu.cc, arch=info["name"], last=last,
                                      how=how).rstrip(), source=info["source"], confidence=info["confidence"] or "verified"))
         elif gpu.cc:
@@ -241,6 +243,6 @@ def machine_reasons(machine: Machine) -> list[Reason]:
             out.append(Reason(text=t("resolve.reason.gpu_cc_missing", gpu=label), source=machine.source))
     if machine.no_gpu:
         out.append(Reason(text=t("resolve.reason.no_gpu_flag"), source="--no-gpu"))
-    elif not machine.gpus and not machine.nvidia_present:
+    elif not machine.gpus and not machine.nvidia_present and not rules.other_accelerator(machine):
         out.append(Reason(text=t("resolve.reason.no_nvidia"), source=machine.source))
     return out

@@ -63,12 +63,16 @@ def machine_from_snapshot(snapshot: Any, source: str = "live probe") -> Machine:
         gpus.append(GpuSpec(index=gpu.index, name=name, cc=cc, cc_source=cc_source))
     nvidia_bus = [o for o in nv.other_gpus if str(o.get("vendor", "")).lower() == "nvidia"]
     if not gpus:
-        # No driver answered, but NVIDIA devices are on the PCI bus: name them (pci.ids) when we can.
+        # No driver answered, but NVIDIA devices are on the PCI bus: dlsetup's GPU database knows the card by its
+        # PCI id (name and compute capability, no pci.ids needed); an id it does not know is named from pci.ids.
+        from dlsetup.hw.db import lookup
+
         for i, dev in enumerate(nvidia_bus):
-            name = dev.get("name") or None
-            cc = cc_from_name(name)
+            model = lookup(dev.get("pci_id"))
+            name = dev.get("name") or (model.name if model else None)
+            cc, cc_source = (model.cc, "pci_id") if model and model.cc else (cc_from_name(name), "name")
             gpus.append(GpuSpec(index=i, name=name or f"NVIDIA device {dev.get('pci_id') or '?'}", cc=cc,
-                                cc_source="name" if cc else "unknown"))
+                                cc_source=cc_source if cc else "unknown"))
     driver = nv.driver_version or None
     # WSL2 has no PCI bus to scan: a GPU shows as /dev/dxg, and an NVIDIA user-space driver that cannot reach it
     # (a Linux driver installed inside WSL) is an NVIDIA GPU with a broken driver, not a machine without a GPU.
@@ -104,17 +108,52 @@ def machine_from_snapshot(snapshot: Any, source: str = "live probe") -> Machine:
 
 def _compute_gpus(other: list[dict[str, Any]]) -> list[dict[str, str]]:
     """The non-NVIDIA GPUs PyTorch has builds for: AMD (ROCm) and Intel Arc / data-center parts (XPU). An Intel
-    desktop iGPU is left out: the CPU build is the right answer there and a warning would only be noise."""
+    desktop iGPU is left out: the CPU build is the right answer there and a warning would only be noise.
+    dlsetup's GPU database adds the gfx target and the compute stack (rocm, rocm-override:X.Y.Z, xpu, none)."""
     import re
+
+    from dlsetup.hw.db import lookup
 
     out = []
     for o in other:
         vendor = str(o.get("vendor", "")).lower()
-        name = str(o.get("name") or o.get("pci_id") or "?")
-        if vendor == "amd" or (vendor == "intel" and re.search(r"\barc\b|dg2|battlemage|data center gpu|ponte vecchio",
-                                                                name.lower())):
+        if vendor not in ("amd", "intel"):
+            continue
+        model = lookup(o.get("pci_id"))
+        name = str(o.get("name") or (model.name if model else None) or o.get("pci_id") or "?")
+        if model is not None:
+            if vendor == "intel" and model.compute != "xpu":
+                continue
+            out.append({"vendor": vendor, "name": name, "target": model.target, "compute": model.compute,
+                        "pci_id": model.pci_id})
+        elif vendor == "amd" or re.search(r"\barc\b|dg2|battlemage|data center gpu|ponte vecchio", name.lower()):
             out.append({"vendor": vendor, "name": name})
     return out
+
+
+def gpus_by_name(values: list[str] | tuple[str, ...]) -> tuple[list[GpuSpec], list[dict[str, str]]]:
+    """``--gpu`` values (names or PCI ids, see ``dlsetup.hw.db.find``) -> NVIDIA GpuSpecs and other-vendor GPUs.
+    Raises UsageError for an unknown or ambiguous name."""
+    from dlsetup.errors import UsageError
+    from dlsetup.hw.db import find
+
+    nvidia: list[GpuSpec] = []
+    other: list[dict[str, str]] = []
+    for raw in values:
+        m = find(raw)
+        if m.candidates:
+            raise UsageError("hw.error.gpu_ambiguous", value=raw, candidates="; ".join(m.candidates))
+        if m.model is None:
+            raise UsageError("hw.error.gpu_unknown", value=raw)
+        name = m.name or m.model.name
+        if m.model.vendor == "nvidia":
+            if not m.model.cc:
+                raise UsageError("hw.error.gpu_not_cuda", value=raw, name=name)
+            nvidia.append(GpuSpec(index=len(nvidia), name=name, cc=m.model.cc, cc_source="gpu"))
+        else:
+            other.append({"vendor": m.model.vendor, "name": name, "target": m.model.target,
+                          "compute": m.model.compute, "pci_id": m.model.pci_id})
+    return nvidia, other
 
 
 def live_machine() -> Machine:
@@ -146,6 +185,7 @@ def apply_overrides(
     gpu_cc: list[str] | tuple[str, ...] | None = None,
     no_gpu: bool = False,
     glibc: str | None = None,
+    gpu: list[str] | tuple[str, ...] | None = None,
 ) -> Machine:
     """Replace facts with the user's (to plan for another machine). Raises UsageError on bad values."""
     from dlsetup.compat import cuda_for_driver, driver_branch, parse_cc, version_tuple
@@ -189,19 +229,20 @@ def apply_overrides(
         machine.driver_library = None
         machine.driver_assumed = False
         done.append("driver")
-    if gpu_cc:
-        gpus = []
-        for i, raw in enumerate(gpu_cc):
+    if gpu_cc or gpu:
+        gpus, other = gpus_by_name(list(gpu or []))
+        for raw in gpu_cc or []:
             cc = parse_cc(raw)
             if cc is None or not 2 <= cc[0] <= 19:  # CUDA GPUs start at 2.0 (Fermi); 99.9 is a typo, not a GPU
                 raise UsageError("resolve.error.bad_cc", value=raw)
             text = f"{cc[0]}.{cc[1]}"
-            gpus.append(GpuSpec(index=i, name=None, cc=text, cc_source="override"))
+            gpus.append(GpuSpec(index=len(gpus), name=None, cc=text, cc_source="override"))
         machine.gpus = gpus
-        machine.nvidia_present = True
+        machine.other_gpus = other
+        machine.nvidia_present = bool(gpus)
         if driver is None and machine.driver_problem:
             machine.driver_problem = None
-        done.append("gpu-cc")
+        done += (["gpu"] if gpu else []) + (["gpu-cc"] if gpu_cc else [])
     if no_gpu:
         machine.no_gpu = True
         done.append("no-gpu")

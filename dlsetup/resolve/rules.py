@@ -139,6 +139,41 @@ def check_cudnn(machine: Machine, cudnn: str | None, label: str, package: str | 
                                     cc=g.cc, min_cc=floor["min_cc"]), source_text(row))], None
 
 
+def other_accelerator(machine: Machine) -> str | None:
+    """"rocm" (an AMD GPU ROCm builds run on, Linux) or "xpu" (an Intel GPU with XPU builds, Linux/Windows) when no
+    NVIDIA GPU decides the build; None otherwise. The compute stack comes from dlsetup's GPU database."""
+    if machine.gpu_machine or machine.no_gpu:
+        return None
+    stacks = [str(g.get("compute") or "") for g in machine.other_gpus]
+    if machine.os == "linux" and any(s.startswith("rocm") for s in stacks):
+        return "rocm"
+    if machine.os in ("linux", "windows") and "xpu" in stacks:
+        return "xpu"
+    return None
+
+
+def accelerator_reasons(plan: Any, machine: Machine, release: dict[str, Any], version: str, variant: str) -> None:
+    """Why this ROCm / XPU build, what it needs, and the HSA_OVERRIDE_GFX_VERSION workaround where it applies."""
+    from dlsetup.hw.db import sources
+
+    src = "dlsetup/hw/data/gpus.json (" + "; ".join(f"{k}: {v}" for k, v in sources()["chips"].items()
+                                                    if k in ("rocm-req", "torch-xpu", "a1111-webui")) + ")"
+    vendor = "amd" if variant.startswith("rocm") else "intel"
+    for g in machine.other_gpus:
+        if g.get("vendor") != vendor:
+            continue
+        compute = str(g.get("compute") or "")
+        if vendor == "amd" and compute == "rocm":
+            plan.reason("hw.amd.rocm", source=src, name=g["name"], target=g.get("target") or "?")
+        elif vendor == "amd" and compute.startswith("rocm-override:"):
+            plan.reason("hw.amd.override", source=src, name=g["name"], target=g.get("target") or "?",
+                        override=compute.split(":", 1)[1])
+            plan.warnings.append(t("hw.warn.hsa_override", name=g["name"], override=compute.split(":", 1)[1]))
+        elif vendor == "intel" and compute == "xpu":
+            plan.reason("hw.intel.xpu", source=src, name=g["name"])
+    plan.reason("hw.reason.accel_build", release, version=version, variant=variant)
+
+
 def check_gpu_supported_by_driver(machine: Machine) -> list[Failure]:
     """A driver branch newer than a GPU's last branch does not drive it at all (Pascal on R590)."""
     installed = machine.driver or machine.driver_library  # a driver that is installed but not loaded counts too

@@ -15,6 +15,7 @@ def build_machine(
     gpu_cc: tuple[str, ...] | list[str] = (),
     no_gpu: bool = False,
     glibc: str | None = None,
+    gpu: tuple[str, ...] | list[str] = (),
 ) -> Machine:
     """The machine to plan for: a snapshot file, or this machine, with the overrides applied.
 
@@ -27,12 +28,12 @@ def build_machine(
         from dlsetup.probe.model import Snapshot
 
         machine = machine_from_snapshot(Snapshot.load(snapshot), source=f"snapshot {snapshot}")
-    elif gpu_cc or no_gpu or (os or "").lower() in ("macos", "darwin", "mac", "osx"):
+    elif gpu_cc or gpu or no_gpu or (os or "").lower() in ("macos", "darwin", "mac", "osx"):
         machine = bare_machine()
     else:
         machine = live_machine()
     return apply_overrides(machine, os=os, arch=arch, python=python, driver=driver, gpu_cc=list(gpu_cc),
-                           no_gpu=no_gpu, glibc=glibc)
+                           no_gpu=no_gpu, glibc=glibc, gpu=list(gpu))
 
 
 def run(

@@ -49,6 +49,7 @@ def resolve_torch(machine: Machine, request: Request, specs: dict[str, Spec]) ->
 
     if gpu and machine_blocked(plan, machine, "PyTorch", "torch"):
         return plan
+    accel = rules.other_accelerator(machine)  # "rocm" / "xpu": an AMD or Intel GPU PyTorch has builds for
 
     candidates: list[Candidate] = []
     for release in pt.releases():
@@ -57,7 +58,8 @@ def resolve_torch(machine: Machine, request: Request, specs: dict[str, Spec]) ->
             name = row["name"]
             if gpu and not row.get("cuda"):
                 continue  # never a CPU build on a GPU machine: that is what --no-gpu is for
-            if not gpu and (name != "cpu" or plat not in row["platforms"]):
+            if not gpu and (name != "cpu" or plat not in row["platforms"]) and not (
+                    accel and name.startswith(accel) and plat in row["platforms"]):
                 continue
             if gpu and plat not in row["platforms"] and any(
                     r["name"] == name and plat in r["platforms"] for r in pt.variants(release)):
@@ -71,6 +73,8 @@ def resolve_torch(machine: Machine, request: Request, specs: dict[str, Spec]) ->
             candidates.append(cand)
 
     passing = [c for c in candidates if c.ok]
+    if accel and any(c.variant.startswith(accel) for c in passing):
+        passing = [c for c in passing if c.variant.startswith(accel)]  # the GPU build, not the CPU one
     if not passing:
         _explain_failure(plan, machine, candidates, gpu, plat)
         if gpu and candidates:
@@ -157,7 +161,8 @@ def _candidate(machine: Machine, request: Request, specs: dict[str, Spec], relea
     confs = [row.get("confidence", "verified")] + [b.get("confidence", "verified")
                                                    for b in cand.data.get("companion_builds", {}).values()]
     conf = min({"verified": 2, "secondary": 1}.get(c, 0) for c in confs)
-    cand.rank = (not row.get("experimental", False), on_pypi, conf, version_tuple(cuda or "0"), version_tuple(version))
+    line = cuda or (name.removeprefix("rocm") if name.startswith("rocm") else "0")  # the newest ROCm, too
+    cand.rank = (not row.get("experimental", False), on_pypi, conf, version_tuple(line), version_tuple(version))
     return cand
 
 
@@ -236,6 +241,10 @@ def _success(plan: Plan, machine: Machine, request: Request, specs: dict[str, Sp
             plan.reason("resolve.reason.variant_others", row, variant=chosen.variant, others=", ".join(lower))
         if row.get("experimental"):
             plan.warnings.append(t("resolve.warn.experimental", variant=chosen.variant))
+    elif chosen.variant.startswith(("rocm", "xpu")):
+        rules.accelerator_reasons(plan, machine, release, chosen.version, chosen.variant)
+    elif machine.os == "macos" and machine.arch == "aarch64":
+        plan.reason("hw.reason.mps", release, version=chosen.version)
     else:
         plan.reason("resolve.reason.cpu_build", release, version=chosen.version)
 

@@ -27,7 +27,7 @@ DEFAULT_TIMEOUTS: dict[str, float] = {
     "setup": 300, "env": 120, "ops": 180, "autograd": 180, "amp": 120, "agreement": 180, "extension": 900,
     "train": 600, "frameworks": 600, "perf": 300, "burn": 120, "distributed": 600, "dcgm": 600,
 }
-_DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
+_DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
 
 @dataclass

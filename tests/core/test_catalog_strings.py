@@ -26,6 +26,8 @@ ALLOWED = {
     # The maintainers' data-generation script (python -m dlsetup.compat.refresh), not the user CLI; the
     # user-facing `dlsetup compat refresh` reports through the catalog.
     ("compat/refresh.py", "refresh failed: "),
+    # The maintainers' GPU-database generator (python -m dlsetup.hw.generate), not the user CLI.
+    ("hw/generate.py", ":  rows"),
     # A machine row of the class report: facts between markup; "torch" is the package's name.
     ("report/render.py", "    [][/]  ·   · torch"),
 }

@@ -85,8 +85,10 @@ def test_gpu_without_driver_gets_the_distro_install_command():
          "driver": None}]))
     f = by_id(snap, "gpu.no_driver")
     assert f.severity == ERROR and f.commands == ["sudo ubuntu-drivers install", "sudo reboot"]
-    snap.system.distro = "debian"
-    assert by_id(snap, "gpu.no_driver").commands[1] == "sudo apt install nvidia-driver firmware-misc-nonfree"
+    snap.system.distro, snap.system.distro_version = "debian", "12"
+    assert by_id(snap, "gpu.no_driver").commands[1] == ("sudo apt install linux-headers-$(dpkg --print-architecture) "
+                                                        "nvidia-driver firmware-misc-nonfree")
+    assert "non-free" in by_id(snap, "gpu.no_driver").fix
 
 
 def test_driver_loaded_but_gpu_not_driven():

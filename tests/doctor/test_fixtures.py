@@ -38,6 +38,31 @@ EXPECTED: dict[str, tuple[int, dict[str, tuple[str, list[str]]]]] = {
         "python.pip_mismatch": ("warning", ["-m pip --version"]),
         "disk.low": ("warning", ["-m pip cache purge"]),
     }),
+    # issue 14: boxes with the card on the PCI bus and no driver (and no system pci.ids): the card is named from
+    # dlsetup's GPU database and the fix is the package of the card's newest branch for that distro release
+    "nodriver-rtx3090-debian12": (1, {"gpu.no_driver": ("error", [
+        "NVIDIA GeForce RTX 3090, Ampere, compute capability 8.6", "nvidia-driver firmware-misc-nonfree", "non-free",
+        "sudo reboot"])}),
+    "nodriver-gtx1080ti-ubuntu2404": (1, {"gpu.no_driver": ("error", [
+        "Pascal", "the R580 legacy branch", "sudo apt install nvidia-driver-580", "CUDA 13.0 at most",
+        "torch==2.14.1 (cu126)"])}),
+    "nodriver-k80-debian12": (1, {"gpu.no_driver": ("error", [
+        "Tesla K80, Kepler, compute capability 3.7", "sudo apt install linux-headers-$(dpkg --print-architecture) "
+        "nvidia-tesla-470-driver", "the R470 legacy branch", "CUDA 11.4 at most", "torch==2.3.1 (cu118)"])}),
+    "nodriver-k80-ubuntu2204": (1, {"gpu.no_driver": ("error", [
+        "sudo apt install nvidia-driver-470", "the R470 legacy branch", "torch==2.3.1 (cu118)"])}),
+    "nodriver-rtx5090-debian12": (1, {"gpu.no_driver": ("error", [
+        "Blackwell, compute capability 12.0", "sudo apt install nvidia-open", "NVIDIA's CUDA repository for Debian",
+        "open kernel module required", "R570 or newer"])}),
+    "nodriver-laptop-intel-rtx4070": (1, {"gpu.no_driver": ("error", [
+        "NVIDIA GeForce RTX 4070 Laptop GPU, Ada Lovelace, compute capability 8.9", "sudo ubuntu-drivers install",
+        "nvidia-driver-580-open"])}),
+    "arc-a770-ubuntu2404": (0, {"gpu.none": ("info", ["Intel Arc A770", "XPU", "dlsetup resolve torch"])}),
+    # issue 14: the Docker host, with and without the NVIDIA Container Toolkit
+    "docker-host-no-toolkit": (1, {"container_host.no_toolkit": ("error", [
+        "neither nvidia-ctk nor nvidia-container-runtime-hook", "sudo apt install nvidia-container-toolkit",
+        "sudo nvidia-ctk runtime configure --runtime=docker", "docker run --rm --gpus all ubuntu nvidia-smi"])}),
+    "docker-host-toolkit": (0, {}),
     "nvswitch-fabric-not-started": (1, {"driver.fabric_manager": ("error", [
         "sudo apt install nvidia-fabricmanager-580", "sudo systemctl enable --now nvidia-fabricmanager"])}),
     "rtx3090-r470-cu126": (1, {
@@ -99,7 +124,7 @@ def test_fixture_replays_to_the_expected_findings(name):
     for fid, (severity, needles) in wanted.items():
         f = got[fid]
         assert f.severity == severity, (fid, f.severity)
-        text = f.fix + "\n" + "\n".join(f.commands) + "\n" + f.title
+        text = f.fix + "\n" + "\n".join(f.commands) + "\n" + f.title + "\n" + "\n".join(f.evidence)
         for needle in needles:
             assert needle in text, f"{name}/{fid}: {needle!r} not in fix:\n{text}"
     assert report.exit_code == code

@@ -61,9 +61,13 @@ def test_windows_fixture_gives_its_findings_and_no_posix_command(name):
 def test_no_driver_laptop_is_an_error_with_the_download_page_not_no_gpu():
     report = diagnose(_snap("win-rtx3060-laptop-no-driver"), source="student.json")
     f = next(f for f in report.findings if f.id == "gpu.no_driver")
-    assert f.severity == "error" and "nvidia.com/Download" in f.fix and "528.33" in f.fix
+    # issue 14: the registry's PCI id names the card from dlsetup's GPU database (RTX 3060 Laptop GPU, CC 8.6), so
+    # the resolver plans the exact build (cu132 of 2.15.0, Windows driver floor R580) instead of `dlsetup resolve`
+    assert f.severity == "error" and "nvidia.com/Download" in f.fix and "version 580 or newer" in f.fix
     assert "no_gpu" not in {x.id for x in report.findings}
-    assert f.commands == ["dlsetup resolve torch --snapshot student.json"]  # the real file, not FILE
+    assert any("RTX 3060 Laptop GPU, Ampere, compute capability 8.6 (PCI 10de:2520)" in e for e in f.evidence)
+    assert f.commands == ["C:\\Users\\student\\venvs\\dl\\Scripts\\python.exe -m pip install torch==2.15.0 "
+                          "--index-url https://download.pytorch.org/whl/cu132"]
 
 
 def test_cpu_torch_on_a_windows_gpu_laptop_prints_the_real_pip_command():

@@ -68,10 +68,13 @@ def test_a_flooding_interpreter_is_bounded(tmp_path, flood):
             else 'exec /usr/bin/tr "\\0" A < /dev/zero')
     py = _fake(tmp_path, body)
     repo = Path(__file__).resolve().parents[2]
-    code = ("import resource, runpy, sys\n"
+    code = ("import runpy, sys\n"
             f"sys.argv = ['dlsetup', 'verify', '--python', {str(py)!r}, '--only', 'env', '--stage-timeout', 'setup=3']\n"
             "try:\n    runpy.run_module('dlsetup', run_name='__main__')\nexcept SystemExit as e:\n    rc = e.code\n"
-            "print('RSS_KB', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n")
+            # VmHWM, not getrusage: Linux keeps ru_maxrss across execve, so a pytest worker that imported torch
+            # before starting this process would be counted as its peak.
+            "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')][0].split()[1]\n"
+            "print('RSS_KB', hwm, file=sys.stderr)\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                           cwd=str(repo), env={**__import__("os").environ, "PYTHONPATH": str(repo)})
     rss_kb = int(re.search(r"RSS_KB (\d+)", proc.stderr).group(1))

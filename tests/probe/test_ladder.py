@@ -41,6 +41,16 @@ EXPECTED = {
     "rtx4090-cuda-compat-804": ("nvml", "550.127.05", "12.4", None, 1, ["nvml", "libcuda", "sysfs", "procfs"]),
     "rtx3080-uvm-after-suspend": ("nvml", "535.183.01", "12.2", None, 1, ["nvml", "libcuda", "sysfs", "procfs"]),
     "conda-torch-over-cpuonly": ("nvml", "550.127.05", "12.4", None, 1, ["nvml", "sysfs", "procfs"]),
+    # issue 14: no-driver boxes (the card only on the PCI bus), an Arc A770 box, Docker hosts
+    "nodriver-rtx3090-debian12": (None, None, None, "LibraryNotFound", 0, ["nvml", "libcuda", "sysfs", "procfs", "nvidia-smi"]),
+    "nodriver-gtx1080ti-ubuntu2404": (None, None, None, "LibraryNotFound", 0, ["nvml", "libcuda", "sysfs", "procfs", "nvidia-smi"]),
+    "nodriver-k80-debian12": (None, None, None, "LibraryNotFound", 0, ["nvml", "libcuda", "sysfs", "procfs", "nvidia-smi"]),
+    "nodriver-k80-ubuntu2204": (None, None, None, "LibraryNotFound", 0, ["nvml", "libcuda", "sysfs", "procfs", "nvidia-smi"]),
+    "nodriver-rtx5090-debian12": (None, None, None, "LibraryNotFound", 0, ["nvml", "libcuda", "sysfs", "procfs", "nvidia-smi"]),
+    "nodriver-laptop-intel-rtx4070": (None, None, None, "LibraryNotFound", 0, ["nvml", "libcuda", "sysfs", "procfs", "nvidia-smi"]),
+    "arc-a770-ubuntu2404": (None, None, None, "LibraryNotFound", 0, ["nvml", "libcuda", "sysfs", "procfs", "nvidia-smi"]),
+    "docker-host-no-toolkit": ("nvml", "550.127.05", "12.4", None, 1, ["nvml", "sysfs", "procfs"]),
+    "docker-host-toolkit": ("nvml", "550.127.05", "12.4", None, 1, ["nvml", "sysfs", "procfs"]),
 }
 
 
@@ -81,7 +91,7 @@ def test_unsupported_gpu_on_r590_leaves_an_unbound_pci_device(machine):
     info = probe_nvidia(Root(m.root), m.environ, nvml_module=m.nvml, timeout=10, os_name="linux")
     assert info.device_nodes == [] and info.kernel_module is None and info.proc_version is None
     assert info.library_version == "590.44.01"
-    assert info.other_gpus == [{"vendor": "nvidia", "name": "GP102 [GeForce GTX 1080 Ti]", "pci_id": "10de:1b06", "slot": "0000:01:00.0",
+    assert info.other_gpus == [{"vendor": "nvidia", "name": "NVIDIA GeForce GTX 1080 Ti", "pci_id": "10de:1b06", "slot": "0000:01:00.0",
                                 "driver": None, "class": "0x030000"}]
     assert info.cuinit_error == "CUDA_ERROR_NO_DEVICE (100)"
     assert info.libcuda_path == "/usr/lib/x86_64-linux-gnu/libcuda.so.1"
@@ -117,7 +127,9 @@ def test_nouveau_and_pci_names(machine):
     info = probe_nvidia(Root(m.root), m.environ, nvml_module=m.nvml, timeout=10, os_name="linux")
     assert info.nouveau_loaded is True
     assert info.other_gpus[0]["driver"] == "nouveau"
-    assert info.other_gpus[0]["name"] == "TU106 [GeForce RTX 2060 Rev. A]"
+    # named from dlsetup's GPU database (NVIDIA's name for 10de:1f08), not the system pci.ids line
+    assert info.other_gpus[0]["name"] == "NVIDIA GeForce RTX 2060"
+    assert info.other_gpus[0]["pci_id"] == "10de:1f08"
 
 
 def test_amd_gpu_is_listed_with_its_name(machine):

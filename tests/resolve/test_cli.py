@@ -142,7 +142,8 @@ def test_no_gpu_gets_the_cpu_build(cli):
 # Key lines each snapshot fixture must produce with --explain (the fixtures say which machine they model).
 SNAPSHOT_EXPECT = {
     "a100-gpu-lost.json": ["GPU 0 (NVIDIA A100 80GB PCIe): compute capability 8.0", "Resolved: torch 2.14.1"],
-    "amd-rocm-no-nvidia.json": ["No NVIDIA GPU found", "Resolved: torch 2.15.0"],
+    "amd-rocm-no-nvidia.json": ["AMD Radeon RX 7900 XT/7900 XTX", "(gfx1100) is on AMD's ROCm support list", "Resolved: torch 2.15.0",
+                                "rocm7.14"],
     "ci-box.json": ["No NVIDIA GPU found", "Resolved: torch 2.15.0"],
     "conda-torch-over-cpuonly.json": ["GPU 0 (NVIDIA GeForce RTX 3060): compute capability 8.6",
                                       "Resolved: torch 2.14.1", "cu126", "pytorch=2.13.0=cuda*"],
@@ -153,6 +154,17 @@ SNAPSHOT_EXPECT = {
                             "Nothing GPU-capable fits", "install the R580 driver"],
     "h100-r580.json": ["GPUs 0-7 (NVIDIA H100 80GB HBM3)", "Resolved: torch 2.15.0", "minor-version compatibility"],
     "nouveau-no-driver.json": ["the driver is not usable", "RTX 2060", "install an NVIDIA driver ≥ 580"],
+    # issue 14: no driver, no pci.ids: the card comes from dlsetup's GPU database by its PCI id
+    "nodriver-rtx3090-debian12.json": ["GPU 0 (NVIDIA GeForce RTX 3090): compute capability 8.6, Ampere",
+                                       "from the PCI id", "Resolved: torch 2.15.0", "install an NVIDIA driver ≥ 580"],
+    "nodriver-gtx1080ti-ubuntu2404.json": ["compute capability 6.1, Pascal", "Resolved: torch 2.14.1", "cu126"],
+    "nodriver-k80-debian12.json": ["GPUs 0-1 (Tesla K80): compute capability 3.7", "Resolved: torch 2.3.1", "cu118"],
+    "nodriver-k80-ubuntu2204.json": ["compute capability 3.7", "Resolved: torch 2.3.1", "cu118"],
+    "nodriver-rtx5090-debian12.json": ["compute capability 12.0, Blackwell", "Resolved: torch 2.15.0", "sm_120"],
+    "nodriver-laptop-intel-rtx4070.json": ["RTX 4070 Laptop GPU", "compute capability 8.9", "Resolved: torch 2.15.0"],
+    "arc-a770-ubuntu2404.json": ["Intel Arc A770 is supported by PyTorch's XPU builds", "Resolved: torch 2.15.0", "xpu"],
+    "docker-host-no-toolkit.json": ["GPU 0 (NVIDIA GeForce RTX 4090): compute capability 8.9", "Resolved: torch 2.14.1"],
+    "docker-host-toolkit.json": ["GPU 0 (NVIDIA GeForce RTX 4090): compute capability 8.9", "Resolved: torch 2.14.1"],
     "nvswitch-fabric-not-started.json": ["Resolved: torch 2.15.0"],
     "rtx3080-uvm-after-suspend.json": ["NVIDIA driver 535.183.01 is branch R535", "RTX 3080 Laptop GPU",
                                        "Resolved: torch 2.14.1", "minor-version compatibility"],

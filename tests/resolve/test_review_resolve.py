@@ -155,13 +155,23 @@ def test_index_url_without_check_index_is_a_usage_error(cli):
 
 # --- a GPU box without NVIDIA: the CPU build is said to be one --------------------------------------------
 
-def test_amd_gpu_box_is_warned_that_the_answer_is_a_cpu_build(cli):
+def test_amd_gpu_box_gets_the_rocm_build_and_no_cpu_warning(cli):
+    # issue 14: a Radeon RX 7900 XTX (gfx1100, on AMD's ROCm list) gets the ROCm build, not a CPU build with a warning
     doc = cli("resolve", "--snapshot", str(SNAP / "amd-rocm-no-nvidia.json"), "--json").json()
-    assert doc["packages"][0]["variant"] == "cpu"
-    assert any("AMD Navi 31" in w and "ROCm" in w for w in doc["warnings"]), doc["warnings"]
+    assert doc["packages"][0]["variant"].startswith("rocm")
+    assert doc["packages"][0]["index_url"].startswith("https://download.pytorch.org/whl/rocm")
+    assert doc["warnings"] == []
     assert doc["machine"]["other_gpus"][0]["vendor"] == "amd"
+    assert doc["machine"]["other_gpus"][0]["target"] == "gfx1100"
     quiet = cli("resolve", "--snapshot", str(SNAP / "amd-rocm-no-nvidia.json"), "--no-gpu", "--json").json()
-    assert quiet["warnings"] == []
+    assert quiet["warnings"] == [] and quiet["packages"][0]["variant"] == "cpu"
+
+
+def test_amd_gpu_rocm_does_not_run_on_is_warned_that_the_answer_is_a_cpu_build(cli):
+    # RX 5700 XT (Navi 10, gfx1010): not on ROCm's list and no working override -> CPU build, said out loud
+    doc = cli("resolve", "--gpu", "rx 5700 xt", "--python", "3.12", "--os", "linux", "--json").json()
+    assert doc["packages"][0]["variant"] == "cpu"
+    assert any("RX 5700 XT" in w and "ROCm" in w for w in doc["warnings"]), doc["warnings"]
 
 
 def test_intel_desktop_igpu_is_not_a_reason_to_warn():
@@ -170,6 +180,10 @@ def test_intel_desktop_igpu_is_not_a_reason_to_warn():
     assert _compute_gpus([{"vendor": "intel", "name": "Alder Lake-S GT1 [UHD Graphics 730]"}]) == []
     assert _compute_gpus([{"vendor": "intel", "name": "DG2 [Arc A770]"}]) == [{"vendor": "intel",
                                                                                "name": "DG2 [Arc A770]"}]
+    # with the PCI id, the GPU database decides: the Iris Xe iGPU has no XPU build, the Arc A770 has
+    assert _compute_gpus([{"vendor": "intel", "name": None, "pci_id": "8086:9a49"}]) == []
+    assert _compute_gpus([{"vendor": "intel", "name": None, "pci_id": "8086:56a0"}]) == [
+        {"vendor": "intel", "name": "Intel Arc A770", "target": "", "compute": "xpu", "pci_id": "8086:56a0"}]
 
 
 # --- conda-forge rows (conda-forge/pytorch-cpu-feedstock recipe/build.sh + .ci_support history) -------------

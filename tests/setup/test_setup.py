@@ -287,7 +287,7 @@ def _report_renders(page: Path, doc: dict, tmp: Path) -> None:
     import html as html_mod
     import re
 
-    from tests.report.test_report import chromium, headless
+    from tests.chromium import chromium, headless
 
     browser = chromium()
     probed = tmp / "setup-probed.html"

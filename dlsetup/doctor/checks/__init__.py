@@ -16,7 +16,7 @@ Check = Callable[[Snapshot], list[Finding]]
 
 # Render order inside a group follows severity; this order only breaks ties.
 MODULES = (
-    "gpu", "driver", "container", "wsl",  # Driver & GPU
+    "gpu", "driver", "container", "container_host", "wsl",  # Driver & GPU
     "env_vars", "cuda_toolkit",  # CUDA
     "python_tools", "index_config", "disk",  # Python & packages
     "torch_build", "tensorflow", "frameworks", "retired",  # Frameworks

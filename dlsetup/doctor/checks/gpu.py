@@ -43,9 +43,115 @@ def presence(snap: Snapshot) -> list[Finding]:
     if undriven and remedies.is_windows(snap):
         return [_no_driver_windows(snap, undriven)]
     if pci:
-        return [finding("gpu.no_driver", ERROR, GROUP_DRIVER, evidence=[*_pci_evidence(pci), _nvml_evidence(snap)],
-                        commands=remedies.driver_install(snap))]
+        plan = driver_plan(snap, pci)
+        f = finding("gpu.no_driver", ERROR, GROUP_DRIVER, evidence=[*_pci_evidence(pci), *plan.evidence,
+                                                                    _nvml_evidence(snap)],
+                    commands=plan.commands or remedies.driver_install(snap), data=plan.data)
+        return [plan.apply(f)]
     return [no_nvidia_gpu(snap)]
+
+
+class _DriverPlan:
+    """What dlsetup's GPU database says about the NVIDIA cards on the bus: evidence lines (model, driver), the
+    install commands for this OS and release, and the notes that go with them (hw.*)."""
+
+    def __init__(self) -> None:
+        self.evidence: list[str] = []
+        self.commands: list[str] = []
+        self.notes: list[str] = []
+        self.fix: str = ""
+        self.data: dict = {}
+
+    def apply(self, f: Finding) -> Finding:
+        if self.fix:
+            f.fix = _sentences([self.fix, *self.notes])
+        return f
+
+
+def _sentences(parts: list[str]) -> str:
+    """Join sentences: with a space in English, without one in Chinese (full-width stops end the sentences)."""
+    from dlsetup.i18n import language
+
+    return ("" if language() == "zh" else " ").join(p for p in parts if p)
+
+
+def driver_plan(snap: Snapshot, pci: list[dict]) -> _DriverPlan:
+    """The driver branch and package for the card(s) on the bus (hw.drivers), before any driver is installed."""
+    from dlsetup.hw.db import lookup
+    from dlsetup.hw.drivers import advise
+    from dlsetup.i18n import t
+
+    plan = _DriverPlan()
+    models = [m for m in (lookup(d.get("pci_id")) for d in pci) if m is not None and m.vendor == "nvidia"]
+    for m in {m.pci_id: m for m in models}.values():
+        plan.evidence.append(t("hw.ev.card", name=m.name, arch=m.arch or "?", cc=m.cc or "?", pci_id=m.pci_id))
+    if not models:
+        return plan
+    system = snap.system
+    advices = [advise(m, system.os, system.distro, system.distro_version) for m in models]
+    # Mixed cards: the one with the oldest last branch decides (a newer branch would drop it).
+    a = min(advices, key=lambda x: x.branch or 10**6)
+    where = " ".join(x for x in (system.distro_name or system.distro or system.os, ) if x)
+    if a.branch:
+        branch = t("hw.branch.legacy", branch=a.branch)
+    elif a.first_branch:
+        branch = t("hw.branch.current_min", first=a.first_branch)
+    else:
+        branch = t("hw.branch.current")
+    plan.data = {"driver_advice": a.to_dict()}
+    if a.available:
+        if system.os == "windows":  # one driver package there: the kernel-module flavour is not a choice
+            plan.evidence.append(t("hw.ev.driver_plan_windows", system=where, packages=", ".join(a.packages),
+                                   branch=branch))
+        else:
+            plan.evidence.append(t("hw.ev.driver_plan", system=where, packages=", ".join(a.packages), branch=branch,
+                                   open=t(f"hw.open.{a.open_module}")))
+        plan.commands = [*a.commands, "sudo reboot"] if system.os == "linux" else list(a.commands)
+        plan.fix = t("hw.fix.install", package=a.package, name=a.model.name)
+        plan.notes = [t(f"hw.note.{n}", branch=a.branch, release=a.release or "", package=a.package) for n in a.notes]
+        if a.needs_nonfree:
+            plan.notes.append(t("hw.note.debian_nonfree"))
+    else:
+        plan.evidence.append(t("hw.ev.no_package", system=where, branch=a.branch or "?"))
+        plan.fix = t("hw.fix.no_package", name=a.model.name, branch=a.branch or "?")
+        key = "no_package_debian" if a.family == "debian" and a.branch == 470 else "no_package_generic"
+        plan.notes.append(t(f"hw.note.{key}", branch=a.branch or "?", release=a.release or ""))
+    if a.open_module == "required":
+        plan.notes.append(t("hw.note.open_required", first=a.first_branch or 570))
+    if a.branch and a.max_cuda:
+        from dlsetup.doctor import advice
+
+        plan.notes.append(t("hw.note.legacy_caps", branch=a.branch, cuda=a.max_cuda, torch=advice.summary_for(snap)))
+    if system.os == "linux" and a.available:
+        plan.notes.append(t("hw.note.secure_boot"))
+    return plan
+
+
+def _other_gpu_evidence(g: dict) -> list[str]:
+    """An AMD / Intel GPU: its name, and from the GPU database its architecture and what PyTorch runs on it."""
+    from dlsetup.hw.db import lookup
+    from dlsetup.i18n import t
+
+    label, name = facts.vendor_label(g.get("vendor")), g.get("name") or g.get("pci_id") or "?"
+    # a database name carries its vendor ("Intel Arc A770"): no "Intel Intel"
+    out = [" ".join(ev("other_gpu", vendor="" if name.lower().startswith(label.lower()) else label, name=name).split())]
+    m = lookup(g.get("pci_id"))
+    if m is None:
+        return out
+    out.append(" ".join(t("hw.ev.card_other", name=m.name, arch=m.arch or "?", target=m.target, pci_id=m.pci_id).split()))
+    if m.vendor == "amd":
+        key = "hw.amd.rocm" if m.compute == "rocm" else ("hw.amd.override" if m.hsa_override else "hw.amd.none")
+        out.append(t(key, name=m.name, target=m.target or "?", override=m.hsa_override or ""))
+        if m.compute != "none" and "kfd" in g:
+            out.append(t("hw.ev.rocm_runtime", kfd=t("hw.word.present" if g["kfd"] else "hw.word.missing"),
+                         tools=", ".join(g.get("tools") or []) or "-"))
+            if not g["kfd"]:
+                out.append(t("hw.amd.no_kfd"))
+    elif m.compute == "xpu":
+        out.append(t("hw.intel.xpu", name=m.name))
+        if "tools" in g:
+            out.append(t("hw.ev.xpu_runtime", tools=", ".join(g.get("tools") or []) or "-"))
+    return out
 
 
 def _no_driver_windows(snap: Snapshot, pci: list[dict]) -> Finding:
@@ -67,7 +173,10 @@ def _no_driver_windows(snap: Snapshot, pci: list[dict]) -> Finding:
     from dlsetup.i18n import t
 
     build = f"{main.get('name')}=={main.get('version')} ({variant})" if main else t("doctor.label.cuda_builds")
-    return finding("gpu.no_driver", ERROR, GROUP_DRIVER, evidence=[*_pci_evidence(pci), _nvml_evidence(snap)],
+    # the card and its driver branch from dlsetup's GPU database (the registry gives the PCI id)
+    plan = driver_plan(snap, pci)
+    return finding("gpu.no_driver", ERROR, GROUP_DRIVER, evidence=[*_pci_evidence(pci), *plan.evidence,
+                                                                _nvml_evidence(snap)],
                    commands=advice.commands_for(snap, request), cause_key="cause_windows", fix_key="fix_windows",
                    min_driver=floor or "528.33", build=build)
 
@@ -80,20 +189,36 @@ def _nvml_evidence(snap: Snapshot) -> str:
 def _pci_evidence(devices: list[dict]) -> list[str]:
     out = []
     for d in devices:
-        out.append(ev("pci_device", name=d.get("name") or d.get("pci_id") or "?", slot=d.get("slot") or "?",
+        out.append(ev("pci_device", name=_device_label(d), slot=d.get("slot") or "?",
                       driver=d.get("driver") or "-"))
     return out
 
 
+def _device_label(d: dict) -> str:
+    """The probe's name, else dlsetup's GPU database by PCI id (a Windows adapter without its driver has no name)."""
+    if d.get("name"):
+        return d["name"]
+    from dlsetup.hw.db import name_for_pci_id
+
+    return name_for_pci_id(d.get("pci_id")) or d.get("pci_id") or "?"
+
+
 def _nouveau(snap: Snapshot, pci: list[dict]) -> Finding:
-    return finding(
-        "gpu.nouveau", ERROR, GROUP_DRIVER, evidence=[*_pci_evidence(pci), _nvml_evidence(snap)],
+    plan = driver_plan(snap, pci)
+    initramfs = "sudo dracut --force" if facts.distro_id(snap).startswith(("fedora", "rhel", "centos", "rocky",
+                                                                           "almalinux")) else "sudo update-initramfs -u"
+    f = finding(
+        "gpu.nouveau", ERROR, GROUP_DRIVER, evidence=[*_pci_evidence(pci), *plan.evidence, _nvml_evidence(snap)],
         commands=[
             "printf 'blacklist nouveau\\noptions nouveau modeset=0\\n' | sudo tee /etc/modprobe.d/blacklist-nouveau.conf",
-            "sudo update-initramfs -u",
-            *remedies.driver_install(snap),
+            initramfs,
+            *(plan.commands or remedies.driver_install(snap)),
         ],
+        data=plan.data,
     )
+    if plan.fix:  # keep the nouveau sentence, then what to install
+        f.fix = _sentences([f.fix, plan.fix, *plan.notes])
+    return f
 
 
 def _not_driven(snap: Snapshot, pci: list[dict]) -> Finding:
@@ -129,7 +254,7 @@ def no_nvidia_gpu(snap: Snapshot) -> Finding:
         evidence.append(ev("container", kind=snap.system.container))
     for g in snap.nvidia.other_gpus:
         if str(g.get("vendor", "")).lower() != "nvidia":
-            evidence.append(ev("other_gpu", vendor=facts.vendor_label(g.get("vendor")), name=g.get("name") or "?"))
+            evidence += _other_gpu_evidence(g)
     commands: list[str] = []
     if snap.system.os == "macos":
         fix_key = "fix_macos"

@@ -51,6 +51,9 @@ class Context:
             warnings.simplefilter("always")
             self.cuda_available = bool(torch.cuda.is_available())
         self.cuda_warnings = [" ".join(str(w.message).split())[:400] for w in caught]
+        # Apple silicon: the default macOS arm64 wheel runs on the GPU through MPS (torch.backends.mps)
+        mps = getattr(getattr(torch, "backends", None), "mps", None)
+        self.mps_available = bool(sys.platform == "darwin" and mps is not None and mps.is_available())
         self.device, self.device_error = self._pick_device()
 
     @property
@@ -65,9 +68,13 @@ class Context:
         torch = self.torch
         want = self.requested_device
         if want == "auto":
-            want = "cuda" if self.cuda_available else "cpu"
+            want = "cuda" if self.cuda_available else ("mps" if self.mps_available else "cpu")
         if want == "cpu":
             return torch.device("cpu"), None
+        if want == "mps":
+            if not self.mps_available:
+                return None, note("verify.note.mps_unavailable", torch=torch.__version__)
+            return torch.device("mps"), None
         if not self.cuda_available:
             reason = "; ".join(self.cuda_warnings) or ("CPU-only build" if not torch.version.cuda else "-")
             return None, note("verify.note.cuda_requested_unavailable", device=want, torch=torch.__version__,
@@ -105,6 +112,7 @@ def hello(ctx: Context | None, cfg: dict[str, Any], import_s: float, error: str 
         torch = ctx.torch
         out.update({
             "torch": torch.__version__, "torch_cuda": torch.version.cuda, "cuda_available": ctx.cuda_available,
+            "mps_available": ctx.mps_available,
             "device": str(ctx.device) if ctx.device is not None else None, "device_error": ctx.device_error,
             "device_name": _device_name(ctx), "launcher": ctx.launcher,
         })
