@@ -8,6 +8,10 @@ Goals (issue 12), as ratios measured in one run against anchors on the same loop
 2. Eight 64 MiB wheels from a server limited to 20 MB/s per connection: dlsetup ≥ 4× faster than a
    sequential ``pip download`` of the same eight files.
 
+3. ``dlsetup create env --backend venv`` of the same big wheel through the same drops (the ordinary path:
+   uv plans, the engine fetches, uv installs with ``--no-index``): ≤ 1.05× the wheel's bytes on the wire for
+   the whole create. Anchor in the same run: the plain path (``DLSETUP_WHEEL_FETCH=plain``: uv downloads).
+
 The server is ``tests/download/server.py`` (127.0.0.1, generated real wheels, no disk for the bodies).
 Everything runs in a temporary HOME and cache. Run: ``.venv/bin/python benchmarks/bench_download.py``
 (about a minute on 2 cores; ``--quick`` shrinks the files 4× for a smoke run). Exit status is 0 even
@@ -93,6 +97,24 @@ def drops(tmp: Path, size: int, every: int) -> dict:
     return out
 
 
+def create(tmp: Path, size: int, every: int) -> dict:
+    """Goal 3: bytes on the wire for a whole ``create env --backend venv`` (engine path vs the plain one)."""
+    wheel = WheelBlob("bigpkg", "1.0", size, seed=8)
+    out: dict = {"size": wheel.size}
+    with FlakyServer(Faults(drop_every=every, drop_suffixes=(".whl",)), max_seconds=900) as srv:
+        srv.add(f"files/{wheel.filename}", wheel)
+        for label, extra in (("dlsetup", {}), ("plain", {"DLSETUP_WHEEL_FETCH": "plain"})):
+            srv.bytes_sent, srv.requests[:] = 0, []
+            env = dict(_env(tmp / f"create-{label}"), **extra)
+            t0 = time.perf_counter()
+            p = subprocess.run([sys.executable, "-m", "dlsetup", "--quiet", "create", "env",
+                                str(tmp / f"env-{label}"), "--backend", "venv", "--pip-index-url", f"{srv.url}/simple",
+                                "bigpkg"], capture_output=True, text=True, env=env, timeout=600)
+            out[label] = {"ok": p.returncode == 0, "sent": srv.bytes_sent, "seconds": time.perf_counter() - t0,
+                          "requests": len(srv.requests), "error": _last_line(p.stderr)}
+    return out
+
+
 def parallel(tmp: Path, n: int, size: int, rate: float) -> dict:
     """Goal 2: n wheels from a server capped at ``rate`` bytes/s per connection."""
     from dlsetup.download.engine import FileRequest, Options, fetch_all
@@ -151,6 +173,17 @@ def main() -> None:
         print(f"   pip download (sequential)     : {'ok' if p['pip']['ok'] else 'FAILED'}, {p['pip']['seconds']:.1f} s")
         ok = p["dlsetup"]["ok"] and p["pip"]["ok"] and speedup >= 4
         print(f"   goal ≥ 4× faster: {'PASS' if ok else 'MISS'} ({speedup:.1f}×)")
+
+        c = create(tmp, big, every)
+        print(f"3. create env --backend venv of a {c['size'] / MiB:.0f} MiB wheel, dropped every {every / MiB:.0f} MiB")
+        for label, name in (("dlsetup", "engine path"), ("plain", "plain uv   ")):
+            r = c[label]
+            print(f"   {name}  : {'ok' if r['ok'] else 'FAILED'}, {r['sent'] / MiB:7.1f} MiB sent "
+                  f"({r['sent'] / c['size']:.3f}× the wheel), {r['requests']} requests, {r['seconds']:.1f} s")
+            if not r["ok"]:
+                print(f"                  last error: {r['error']}")
+        cr = c["dlsetup"]["sent"] / c["size"]
+        print(f"   goal ≤ 1.05× bytes: {'PASS' if c['dlsetup']['ok'] and cr <= 1.05 else 'MISS'} ({cr:.3f}×)")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -11,8 +11,9 @@ HELP = """Download everything an environment needs, for this machine or another 
 Conda packages become a local channel (indexed with rattler), wheels a wheelhouse; a manifest records
 every file's sha256, size and origin, and the target platform and Python. Downloads resume after a
 dropped connection (also in a new run), are checked against the index/lock/repodata hashes, and fall
-back file by file along the mirrors named with --mirror, then the upstream source. Install the bundle on a machine with no network with
-`dlsetup create env NAME --from-bundle DIR`.
+back file by file along the mirrors named with --mirror, the mirror you applied (dlsetup mirror NAME), the
+mirrors the last `dlsetup mirror probe` found healthy, then the upstream source. Install the bundle on a
+machine with no network with `dlsetup create env NAME --from-bundle DIR`.
 
 \b
 SPECs are pip requirements, or conda match specs when --channel is given.
@@ -46,7 +47,7 @@ Examples:
               help="Conda channel name, URL or directory (repeatable).")
 @click.option("--mirror", "mirrors", multiple=True, metavar="NAME",
               help="A catalogue mirror to fall back to, per file, when a file fails or has the wrong hash "
-                   "(repeatable, in order; the upstream source comes last).")
+                   "(repeatable, in order; then the applied mirror, the probe's healthy ones, the upstream source).")
 @click.option("-o", "--output", "out", metavar="DIR|FILE",
               help="Bundle folder (default ./dlsetup-bundle), or the .tar file with --tar.")
 @click.option("--tar", is_flag=True, help="Write one .tar file instead of a folder.")

@@ -95,10 +95,15 @@ def create_env(name, specs, python, file, recipe, channels, backend, dry_run, sn
         r = install_bundle(name, from_bundle, backend=_b(backend), dry_run=dry_run)
         r.set_shell(choose(shell))
         return emit(Result(command="create env", data=r, exit_code=0, render_text=render.create))
+    from dlsetup.offline.mirrors import fallback_chain
+
+    # a file that fails on its planned URL is looked for on the applied mirror, the probe's healthy ones, upstream
+    chain = None if dry_run or offline else fallback_chain()
     r = api.create_env(name, list(specs), python=python, file=file, recipe=recipe, channels=list(channels),
                        backend=_b(backend), dry_run=dry_run, snapshot=snapshot, cuda=cuda, offline=offline,
                        pip_index_url=pip_index_url, wheel_source=torch_wheel_source,
-                       gpu=gpu or (gpus_from_env() if recipe else ()))
+                       gpu=gpu or (gpus_from_env() if recipe else ()),
+                       alternatives=chain.alternatives if chain and chain.mirrors else None)
     r.set_shell(choose(shell, snapshot=snapshot))
     # a plan that could not be solved is a failed check, as conda's --dry-run exits 1 then
     return emit(Result(command="create env", data=r, exit_code=0 if r.solved else 1, render_text=render.create))

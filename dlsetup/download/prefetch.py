@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -35,8 +35,10 @@ def is_local(name: str, version: str, build: str, sha256: str | None, pkgs_dir: 
 
 
 @contextmanager
-def local_copies(records: list, pkgs_dir: Path) -> Iterator:
-    """Point http(s) records at engine-fetched local copies; yields ``restore(prefix)`` for conda-meta."""
+def local_copies(records: list, pkgs_dir: Path, alternatives: Callable[[str], list[str]] | None = None) -> Iterator:
+    """Point http(s) records at engine-fetched local copies; yields ``restore(prefix)`` for conda-meta.
+
+    ``alternatives`` turns a record's URL into the URLs to try in order (mirrors, then upstream)."""
     from dlsetup.download.engine import FileRequest, fetch_all
     from dlsetup.paths import cache_dir
 
@@ -53,7 +55,8 @@ def local_copies(records: list, pkgs_dir: Path) -> Iterator:
         for r in todo:
             sha = getattr(r, "sha256", None)
             md5 = getattr(r, "md5", None)
-            reqs.append(FileRequest(r.file_name, [str(r.url)], tmp / r.file_name, sha.hex() if sha else None,
+            urls = alternatives(str(r.url)) if alternatives else [str(r.url)]
+            reqs.append(FileRequest(r.file_name, urls, tmp / r.file_name, sha.hex() if sha else None,
                                     getattr(r, "size", None), md5.hex() if md5 else None))
         res = fetch_all(reqs)
         for r, f in zip(todo, res.files, strict=True):

@@ -61,9 +61,12 @@ def create_env(name: str, specs: list[str] | tuple[str, ...] = (), *, python: st
                file: str | None = None, recipe: str | None = None, channels: list[str] | tuple[str, ...] = (),
                backend: str | None = None, dry_run: bool = False, snapshot: str | None = None,
                cuda: str | None = None, offline: bool = False, pip_index_url: str | None = None,
-               wheel_source=None, gpu: list[str] | tuple[str, ...] = ()) -> CreateResult:
+               wheel_source=None, gpu: list[str] | tuple[str, ...] = (), alternatives=None) -> CreateResult:
     """``dlsetup create env NAME [SPEC…]`` — from specs, a file, or a recipe fitted to this machine (or to the GPUs
-    ``gpu`` names)."""
+    ``gpu`` names).
+
+    ``alternatives``: a download URL → the URLs to try for that file, in order (the command layer builds
+    it from the user's mirror and the probe's healthy mirrors); None tries each planned URL only."""
     from dlsetup.envs import specfile
     from dlsetup.envs.backends import CreateRequest
 
@@ -109,7 +112,7 @@ def create_env(name: str, specs: list[str] | tuple[str, ...] = (), *, python: st
     if pip_index_url:
         spec.pip_index_url = pip_index_url
     req = CreateRequest(name=env_name, prefix=prefix, spec=spec, dry_run=dry_run, cuda=cuda, offline=offline,
-                        recipe=plan, snapshot=snap, warnings=warnings)
+                        recipe=plan, snapshot=snap, warnings=warnings, alternatives=alternatives)
     return _backend(backend).create(req)
 
 

@@ -89,6 +89,8 @@ class CreateResult:
     shell: str | None = None
     duration_s: float = 0.0
     warnings: list[str] = field(default_factory=list)
+    # how the pip wheels arrived: {"via": "engine" | "pip" | "uv", "reason", "files", "bytes_transferred", …}
+    wheel_fetch: dict | None = None
 
     def set_activation(self, steps: list, shell: str | None = None) -> None:
         """Keep the hint as steps and write it for ``shell`` (default: the shell dlsetup runs in)."""

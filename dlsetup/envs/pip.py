@@ -31,8 +31,18 @@ def env_python(prefix: Path) -> Path:
 
 def install(prefix: Path, requirements: list[str], *, index_url: str | None = None,
             extra_index_urls: list[str] | None = None, no_deps: bool = False,
-            python: Path | None = None) -> list[Package]:
-    """``python -m pip install`` into ``prefix``; raises OperationFailed with pip's last error line."""
+            python: Path | None = None, alternatives=None, fetch_log: list | None = None,
+            plan_uv: tuple[str, str | None] | None = None) -> list[Package]:
+    """``python -m pip install`` into ``prefix``; raises OperationFailed with pip's last error line.
+
+    The wheels come through dlsetup's download engine first (:mod:`dlsetup.envs.wheels`: pip plans with
+    ``--dry-run --report``, the engine fetches — resumable, hash-checked, ``alternatives`` per file — and
+    pip installs with ``--no-index --find-links``); when no such plan can be made, pip downloads as usual.
+    ``fetch_log`` (a list) receives the :class:`~dlsetup.envs.wheels.WheelFetch` saying which way it went.
+    ``plan_uv`` (uv's path, the environment's Python X.Y): plan with ``uv pip compile`` instead — right only
+    for an environment with nothing installed yet (a fresh venv), since uv does not look at the environment.
+    """
+    from dlsetup.envs import wheels
     from dlsetup.output import log
     from dlsetup.util.proc import run
     from dlsetup.util.redact import redact_url
@@ -48,15 +58,11 @@ def install(prefix: Path, requirements: list[str], *, index_url: str | None = No
         # requirements, URLs with #sha256=, or pip options (--index-url, -r other.txt, --find-links …)
         reqfile = Path(tmp) / "requirements.txt"
         reqfile.write_text("".join(line.strip() + "\n" for line in requirements), encoding="utf-8")
-        argv = [str(py), "-m", "pip", "install", "--no-input", "--disable-pip-version-check", "--no-compile",
-                "--report", str(report)]
+        index_args: list[str] = []
         if index_url:
-            argv += ["--index-url", index_url]
+            index_args += ["--index-url", index_url]
         for extra in extra_index_urls or []:
-            argv += ["--extra-index-url", extra]
-        if no_deps:
-            argv.append("--no-deps")
-        argv += ["-r", str(reqfile)]
+            index_args += ["--extra-index-url", extra]
         env = dict(os.environ)
         env.pop("PYTHONHOME", None)
         env.pop("PYTHONPATH", None)
@@ -67,16 +73,65 @@ def install(prefix: Path, requirements: list[str], *, index_url: str | None = No
         env["PIP_REQUIRE_VIRTUALENV"] = "0"
         env.pop("PIP_TARGET", None)
         env.pop("PIP_PREFIX", None)
+        house, info = None, wheels.WheelFetch(via="pip", reason="DLSETUP_WHEEL_FETCH=plain")
+        if wheels.engine_wanted():
+            try:
+                if plan_uv is not None:
+                    planned = wheels.plan_with_uv(plan_uv[0], py, reqfile, index_args, env, version=plan_uv[1],
+                                                  no_deps=no_deps)
+                else:
+                    planned = wheels.plan_with_pip(py, reqfile, index_args, env, no_deps=no_deps)
+                if not planned:  # everything is installed already
+                    if fetch_log is not None:
+                        fetch_log.append(wheels.WheelFetch(via="engine"))
+                    return []
+                house, info = wheels.fetch(planned, alternatives)
+            except wheels.PlanImpossible as exc:
+                info = wheels.WheelFetch(via="pip", reason=str(exc))
+        argv = [str(py), "-m", "pip", "install", "--no-input", "--disable-pip-version-check", "--no-compile",
+                "--report", str(report)]
+        if house is not None:
+            pins = Path(tmp) / "planned.txt"
+            pins.write_text("".join(p + "\n" for p in house.pins()), encoding="utf-8")
+            argv += ["--no-index", "--find-links", str(house.path)]
+            if no_deps:
+                argv.append("--no-deps")
+            argv += ["-r", str(pins)]
+        else:
+            argv += index_args
+            if no_deps:
+                argv.append("--no-deps")
+            argv += ["-r", str(reqfile)]
         log("+ " + redact_url(" ".join(argv)), 1)
-        result = run(argv, timeout=PIP_TIMEOUT_S, env=env)
-        if not result.ok and "--report" in result.stderr and "no such option" in result.stderr:
-            argv = [a for a in argv if a not in ("--report", str(report))]  # pip older than 22.2
+        try:
             result = run(argv, timeout=PIP_TIMEOUT_S, env=env)
+            if not result.ok and "--report" in result.stderr and "no such option" in result.stderr:
+                argv = [a for a in argv if a not in ("--report", str(report))]  # pip older than 22.2
+                result = run(argv, timeout=PIP_TIMEOUT_S, env=env)
+        finally:
+            if house is not None:
+                wheels.remove(house)
         if not result.ok:
             raise OperationFailed("envs.error.pip_failed", reason=_last_error(result.stderr or result.stdout,
                                                                               result.timed_out))
         installed = _from_report(report, index_url) if report.exists() else []
+    if house is not None:
+        installed = _planned_origins(installed, house.planned)
+    if fetch_log is not None:
+        fetch_log.append(info)
     _record(prefix, installed)
+    return installed
+
+
+def _planned_origins(installed: list[Package], planned: list) -> list[Package]:
+    """Packages pip installed from the local wheelhouse get the URL and sha256 the plan had (not file://)."""
+    from urllib.parse import unquote
+
+    by_file = {p.filename: p for p in planned}
+    for pkg in installed:
+        found = by_file.get(unquote((pkg.url or "").split("#", 1)[0].rsplit("/", 1)[-1]))
+        if found is not None:
+            pkg.url, pkg.sha256 = found.url, found.sha256 or pkg.sha256
     return installed
 
 

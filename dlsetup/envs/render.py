@@ -69,6 +69,12 @@ def create(console, r: CreateResult) -> None:
             _row(table, p.name, p.version, "pip", p.channel or (p.url or ""))
         console.print(table)
         _p(console, t("envs.label.count", conda=len(r.packages), pip=len(r.pip_packages)))
+    wf = r.wheel_fetch
+    if wf and wf.get("via") == "engine" and wf.get("files"):
+        _p(console, t("envs.label.wheels_engine", files=wf["files"], mib=f"{wf.get('bytes_transferred', 0) / 2**20:.1f}",
+                      cached=wf.get("from_cache", 0), resumed=wf.get("resumed", 0), fallbacks=wf.get("fallbacks", 0)))
+    elif wf and wf.get("via") != "engine":
+        _p(console, t("envs.label.wheels_plain", tool=wf["via"], reason=wf.get("reason") or "?"))
     if r.untracked_files:
         _p(console, t("envs.label.untracked", count=r.untracked_files))
     for w in r.warnings:

@@ -66,6 +66,7 @@ class BundleResult:
     from_cache: int = 0  # files dlsetup's verified cache already had
     retried: int = 0  # files that needed more than one request (drops, 5xx, a server ignoring Range)
     fallbacks: list[dict] = field(default_factory=list)  # {file, url, tried: [{url, reason}]}: not from the first URL
+    mirror_chain: list[dict] = field(default_factory=list)  # [{mirror, why: named|applied|probed}], then upstream
     duration_s: float = 0.0
     dry_run: bool = False
     next_steps: list = field(default_factory=list)  # platform.shell Cmd: installing the bundle on the other machine
@@ -642,8 +643,13 @@ def pack_env(name: str, out: Path, *, tar: bool = True, opts: Options | None = N
     from dlsetup.envs.virtual import current_platform
 
     target = Target(platform=current_platform(), python=py, machine=f"packed from {prefix}")
-    return build(out, target, conda=conda, wheels=wheels, tar=tar, action="pack",
-                 extra={"source_prefix": str(prefix)}, opts=opts)
+    from dlsetup.offline.mirrors import fallback_chain
+
+    chain = fallback_chain()
+    res = build(out, target, conda=conda, wheels=wheels, tar=tar, action="pack",
+                extra={"source_prefix": str(prefix)}, opts=opts, mirrors=chain.mirrors)
+    res.mirror_chain = chain.describe()
+    return res
 
 
 def _env_python_version(prefix: Path) -> str | None:

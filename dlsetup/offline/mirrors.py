@@ -7,9 +7,15 @@ under ``https://conda.anaconda.org/<channel>/`` or ``https://repo.anaconda.com/p
 catalogue's ``conda`` and ``conda_channels``; see ``dlsetup/mirror/data/mirrors.toml`` for the sources).
 The first URL stays the one the index, lock or repodata gave (the user's configured mirror); the
 engine only ever keeps a file whose sha256 matches, wherever it came from.
+
+:func:`fallback_chain` builds the list automatically: the mirrors named with ``--mirror``, the mirror the
+user applied (the owner of the pip index in force, or the last ``dlsetup mirror NAME``), then the mirrors
+the last cached probe (``dlsetup mirror probe`` / ``fastest``) found healthy, fastest first — then upstream.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 PYPI_FILES = "https://files.pythonhosted.org/packages"
 CONDA_CLOUD = "https://conda.anaconda.org"
@@ -79,3 +85,88 @@ def alternatives(url: str, mirrors: list, upstream: bool = True, recognise: list
                 kind, chan = key.split("/", 1)
                 out.append(f"{CONDA_CLOUD}/{chan}/{rest}" if kind == "cloud" else f"{ANACONDA_PKGS}/{chan}/{rest}")
     return list(dict.fromkeys(out))
+
+
+# ------------------------------------------------------------------------------ the automatic chain
+
+PROBE_MAX_AGE_S = 7 * 24 * 3600  # an older probe says little about which mirrors are up today
+PROBED_MAX = 3  # healthy probed mirrors to try after the user's own
+
+
+@dataclass
+class FallbackChain:
+    """Where a file is looked for after its planned URL: the mirrors in order, then the upstream source."""
+
+    mirrors: list = field(default_factory=list)  # catalogue Mirror objects, in the order tried
+    why: dict[str, str] = field(default_factory=dict)  # mirror id → "named" | "applied" | "probed"
+    every: list = field(default_factory=list)  # all known mirrors (to recognise the planned URL's mirror)
+
+    def alternatives(self, url: str) -> list[str]:
+        """``url`` first, then the same file on each mirror of the chain, then upstream (when any mirror)."""
+        return alternatives(url, self.mirrors, upstream=bool(self.mirrors), recognise=self.every)
+
+    def describe(self) -> list[dict]:
+        return [{"mirror": m.id, "why": self.why.get(m.id, "")} for m in self.mirrors]
+
+
+def applied_mirrors(catalog=None) -> list:
+    """The mirror the user applied: the owner of the pip index in force (the tool configuration, however it
+    got there), and the one ``dlsetup mirror NAME`` last applied (its journal), in that order."""
+    from dlsetup.mirror import journal
+    from dlsetup.mirror.catalog import load_catalog, owner_of
+    from dlsetup.toolconfig import pip as pip_cfg
+    from dlsetup.toolconfig.readers import ConfigFileError
+
+    cat = catalog or load_catalog()
+    out = []
+    try:
+        index = pip_cfg.index_url()
+    except ConfigFileError:
+        index = None  # a broken pip config is doctor's and mirror status's finding, not a download's
+    owner = owner_of(index, cat) if index else None
+    if owner is not None:
+        out.append(owner)
+    entry = journal.current_mirror()
+    if entry is not None and entry.mirror:
+        found = cat.find(entry.mirror)
+        if found is not None:
+            out.append(found)
+    return out
+
+
+def probed_healthy(catalog=None, now: float | None = None) -> list:
+    """Mirrors the last cached ``dlsetup mirror probe`` / ``fastest`` found healthy, fastest first."""
+    import time
+
+    from dlsetup.mirror.catalog import load_catalog
+    from dlsetup.mirror.probe import load_cache
+
+    report = load_cache()
+    if report is None or (now or time.time()) - float(report.created_unix or 0) > PROBE_MAX_AGE_S:
+        return []
+    cat = catalog or load_catalog()
+    ranked = sorted((r for r in report.mirrors if r.ok), key=lambda r: r.rank or 10**6)
+    return [m for m in (cat.find(r.mirror) for r in ranked) if m is not None]
+
+
+def fallback_chain(named: list[str] | None = None, *, automatic: bool = True) -> FallbackChain:
+    """``--mirror`` names first, then (``automatic``) the applied mirror and up to PROBED_MAX healthy
+    probed ones; each mirror once. Upstream comes last (see :meth:`FallbackChain.alternatives`)."""
+    from dlsetup.mirror.catalog import load_catalog
+
+    cat = load_catalog()
+    chain = FallbackChain(every=list(cat.mirrors.values()))
+
+    def add(m, why: str) -> None:
+        if all(m.id != have.id for have in chain.mirrors):
+            chain.mirrors.append(m)
+            chain.why[m.id] = why
+
+    for m in [cat.get(n) for n in named or []]:
+        add(m, "named")
+    if automatic:
+        for m in applied_mirrors(cat):
+            add(m, "applied")
+        for m in probed_healthy(cat)[:PROBED_MAX]:
+            add(m, "probed")
+    return chain

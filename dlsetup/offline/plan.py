@@ -68,7 +68,7 @@ def run(req: DownloadRequest) -> bundle.BundleResult:
         raise UsageError("download.error.snapshot_and_overrides")
     from dlsetup.offline import mirrors as mirmod
 
-    fallbacks = mirmod.load(req.mirrors)
+    chain = mirmod.fallback_chain(req.mirrors)  # --mirror names, the applied mirror, the probe's healthy ones
     machine, snap = _machine(req)
     target = bundle.target_from_machine(machine) if machine is not None else bundle.this_target()
     conda: list[dict] = []
@@ -135,4 +135,6 @@ def run(req: DownloadRequest) -> bundle.BundleResult:
                                    wheels=[f"{w['name']}=={w['version']}" for w in wheels], dry_run=True)
     extra = {"specs": {"conda": spec.conda, "pip": spec.pip}, "source": req.recipe and f"recipe:{req.recipe}"
              or (str(lock_path or req.file) if req.file else "arguments")}
-    return bundle.build(out, target, conda=conda, wheels=wheels, tar=req.tar, extra=extra, mirrors=fallbacks)
+    res = bundle.build(out, target, conda=conda, wheels=wheels, tar=req.tar, extra=extra, mirrors=chain.mirrors)
+    res.mirror_chain = chain.describe()
+    return res

@@ -21,6 +21,9 @@ def bundle(console, r) -> None:
     if r.from_cache or r.retried or r.fallbacks:
         console.print("  " + t("download.render.network", cached=r.from_cache, retried=r.retried,
                                fallbacks=len(r.fallbacks)))
+    if r.mirror_chain:
+        chain = ", ".join(f"{c['mirror']} ({t('download.render.why.' + c['why'])})" for c in r.mirror_chain)
+        console.print("  " + t("download.render.chain", chain=chain))
     for f in r.fallbacks:
         console.print("  " + t("download.render.fallback", file=f["file"], url=f["url"] or "-"))
     for f in r.failed:

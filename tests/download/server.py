@@ -5,7 +5,9 @@ One :class:`FlakyServer` is one mirror on 127.0.0.1 (a random free port). It ser
 * files registered with :meth:`FlakyServer.add` (bytes, a file on disk, or a :class:`PatternBlob` — a
   large file generated on the fly, so a 256 MiB or 1 GiB "wheel" costs no disk and no memory);
 * a PEP 503 (HTML) and PEP 691 (JSON, by ``Accept``) simple index of the ``.whl`` files under
-  ``/simple/<project>/``, with ``#sha256=`` fragments / ``hashes`` (the layout pip and uv read);
+  ``/simple/<project>/``, with ``#sha256=`` fragments / ``hashes`` (the layout pip and uv read), and each
+  wheel's METADATA at ``<wheel URL>.metadata`` (PEP 658 / PEP 714, as PyPI serves it: planners read it
+  instead of the wheel) unless ``core_metadata=False``;
 * a conda channel: any ``<subdir>/repodata.json`` added with :meth:`add_channel`;
 
 and misbehaves as told: drop the connection every ``drop_every`` bytes of a response, wait ``lag_s``
@@ -92,6 +94,7 @@ class WheelBlob:
             f"{info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: dlsetup-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
         }
         b64 = lambda d: base64.urlsafe_b64encode(d).rstrip(b"=").decode()  # noqa: E731
+        self.metadata = small[f"{info}/METADATA"]
         record = [f"{k},sha256={b64(hashlib.sha256(v).digest())},{len(v)}" for k, v in small.items()]
         record.append(f"{dist}/payload.bin,sha256={b64(h.digest())},{payload.size}")
         record.append(f"{info}/RECORD,,")
@@ -142,6 +145,19 @@ class _Bytes:
         self.size = len(data)
         self.sha256 = hashlib.sha256(data).hexdigest()
 
+    @property
+    def metadata(self) -> bytes | None:
+        """A wheel's ``*.dist-info/METADATA`` (what PEP 658 serves next to the wheel), else None."""
+        import io
+        import zipfile
+
+        try:
+            with zipfile.ZipFile(io.BytesIO(self.data)) as zf:
+                name = next(n for n in zf.namelist() if n.count("/") == 1 and n.endswith(".dist-info/METADATA"))
+                return zf.read(name)
+        except (zipfile.BadZipFile, StopIteration):
+            return None
+
     def read(self, start: int, end: int):
         for pos in range(start, end, BLOCK):
             yield self.data[pos:min(end, pos + BLOCK)]
@@ -160,8 +176,10 @@ class Faults:
 
 
 class FlakyServer:
-    def __init__(self, faults: Faults | None = None, max_seconds: float = 300, max_requests: int = 5000) -> None:
+    def __init__(self, faults: Faults | None = None, max_seconds: float = 300, max_requests: int = 5000,
+                 core_metadata: bool = True) -> None:
         self.faults = faults or Faults()
+        self.core_metadata = core_metadata
         self.files: dict[str, object] = {}
         self.bytes_sent = 0
         self.requests: list[tuple[str, str | None, int]] = []  # (path, Range header, status)
@@ -247,13 +265,25 @@ class FlakyServer:
         if project not in wheels:
             return None
         files = sorted(wheels[project])
+        meta = {p: hashlib.sha256(m).hexdigest() for p in files if (m := self._metadata(p)) is not None}
         if want_json:
-            doc = {"meta": {"api-version": "1.0"}, "name": project,
-                   "files": [{"filename": p.rsplit("/", 1)[-1], "url": f"/{p}",
-                              "hashes": {"sha256": self.sha256(p)}} for p in files]}
+            doc = {"meta": {"api-version": "1.1"}, "name": project,
+                   "files": [{"filename": p.rsplit("/", 1)[-1], "url": f"/{p}", "hashes": {"sha256": self.sha256(p)},
+                              **({"core-metadata": {"sha256": meta[p]}, "data-dist-info-metadata": {"sha256": meta[p]}}
+                                 if p in meta else {})} for p in files]}
             return json.dumps(doc).encode(), "application/vnd.pypi.simple.v1+json"
-        links = "".join(f'<a href="/{p}#sha256={self.sha256(p)}">{p.rsplit("/", 1)[-1]}</a><br/>\n' for p in files)
+
+        def attrs(p: str) -> str:
+            return f' data-core-metadata="sha256={meta[p]}" data-dist-info-metadata="sha256={meta[p]}"' if p in meta else ""
+
+        links = "".join(f'<a href="/{p}#sha256={self.sha256(p)}"{attrs(p)}>{p.rsplit("/", 1)[-1]}</a><br/>\n'
+                        for p in files)
         return f"<!DOCTYPE html><html><body>\n{links}</body></html>".encode(), "text/html"
+
+    def _metadata(self, path: str) -> bytes | None:
+        if not self.core_metadata:
+            return None
+        return getattr(self.files.get(path), "metadata", None)
 
     # -- one request
     def _handle(self, h: http.server.BaseHTTPRequestHandler, head: bool) -> None:
@@ -284,6 +314,17 @@ class FlakyServer:
             if not head:
                 h.wfile.write(body)
             return
+        if path.endswith(".whl.metadata") and path[:-9] in self.files and path[:-9] not in f.missing:
+            body = self._metadata(path[:-9])
+            if body is not None:
+                self._log(path, rng, 200)
+                h.send_response(200)
+                h.send_header("Content-Type", "application/octet-stream")
+                h.send_header("Content-Length", str(len(body)))
+                h.end_headers()
+                if not head:
+                    h.wfile.write(body)
+                return
         blob = self.files.get(path)
         if blob is None or path in f.missing:
             self._log(path, rng, 404)

@@ -8,6 +8,7 @@ Locking is the same for every backend — conda-lock's code with rattler as the 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,6 +37,9 @@ class CreateRequest:
     recipe: RecipePlan | None = None
     snapshot: object | None = None  # a dlsetup Snapshot: plan for that machine (dry-run only)
     warnings: list[str] = field(default_factory=list)
+    # a planned download URL → the URLs to try in order (the user's mirror, healthy probed mirrors,
+    # upstream); the command layer builds it (dlsetup.offline.mirrors.fallback_chain)
+    alternatives: Callable[[str], list[str]] | None = None
 
 
 class Backend(ABC):

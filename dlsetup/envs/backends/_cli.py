@@ -11,6 +11,7 @@ import json
 import os
 import tempfile
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -218,8 +219,11 @@ class CliBackend(Backend):
                 self._existing_after(req.name, req.prefix)
             result.prefix = str(prefix)
             if spec.pip and spec.kind != "environment-yaml":  # conda env create installs its own pip section
+                fetched: list = []
                 result.pip_packages = pip.install(prefix, spec.pip, index_url=spec.pip_index_url,
-                                                  extra_index_urls=spec.pip_extra_index_urls)
+                                                  extra_index_urls=spec.pip_extra_index_urls,
+                                                  alternatives=req.alternatives, fetch_log=fetched)
+                result.wheel_fetch = asdict(fetched[-1]) if fetched else None
         except BaseException:
             if not req.dry_run:
                 self._cleanup(req.name, req.prefix, existed)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 from dlsetup.envs import history, locations, origins, pip, staging, state
@@ -87,13 +88,16 @@ class RattlerBackend(Backend):
             result.duration_s = round(time.perf_counter() - start, 3)
             return result
         with staging.Stage(req.prefix) as st:
-            self._link(records, st.path, req.prefix, requested=conda_specs)
+            self._link(records, st.path, req.prefix, requested=conda_specs, alternatives=req.alternatives)
             history.append_entry(st.path, added=_dist_strs(records), update_specs=conda_specs)
             if spec.variables:
                 state.set_env_vars(st.path, spec.variables)
             if spec.pip:
+                fetched: list = []
                 result.pip_packages = self._pip(st.path, req.prefix, spec.pip, spec.pip_index_url,
-                                                spec.pip_extra_index_urls)
+                                                spec.pip_extra_index_urls, alternatives=req.alternatives,
+                                                fetch_log=fetched)
+                result.wheel_fetch = asdict(fetched[-1]) if fetched else None
             st.commit()
         locations.register(req.prefix)
         result.registered = True
@@ -101,13 +105,14 @@ class RattlerBackend(Backend):
         result.duration_s = round(time.perf_counter() - start, 3)
         return result
 
-    def _link(self, records, target: Path, final: Path, requested: list[str] | None = None) -> None:
+    def _link(self, records, target: Path, final: Path, requested: list[str] | None = None,
+              alternatives=None) -> None:
         from dlsetup.download.prefetch import local_copies
         from dlsetup.envs import solve
         from dlsetup.output import progress_bar, progress_enabled
 
         # archives come through dlsetup's resumable, verified downloader first; rattler links local copies
-        with local_copies(records, solve.cache_root() / "pkgs") as restore:
+        with local_copies(records, solve.cache_root() / "pkgs", alternatives=alternatives) as restore:
             if not progress_enabled():  # not a terminal: skip importing rich.progress at all
                 _run(solve.install_records(records, target, final_prefix=final, requested_specs=requested,
                                            installed=[]))
@@ -119,12 +124,14 @@ class RattlerBackend(Backend):
             restore(target)
 
     def _pip(self, staged: Path, final: Path, requirements: list[str], index_url: str | None,
-             extra: list[str] | None, no_deps: bool = False) -> list[Package]:
+             extra: list[str] | None, no_deps: bool = False, alternatives=None,
+             fetch_log: list | None = None) -> list[Package]:
         from dlsetup.i18n import t
         from dlsetup.output import status
 
         with status(t("envs.progress.pip")):
-            installed = pip.install(staged, requirements, index_url=index_url, extra_index_urls=extra, no_deps=no_deps)
+            installed = pip.install(staged, requirements, index_url=index_url, extra_index_urls=extra, no_deps=no_deps,
+                                    alternatives=alternatives, fetch_log=fetch_log)
         # pip wrote the staging path into scripts (shebangs) and records: point them at the final prefix
         staging.rewrite_prefix(staged, staging.untracked_files(staged), str(staged), str(final))
         return installed

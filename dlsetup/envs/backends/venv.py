@@ -46,9 +46,10 @@ def is_venv(prefix: Path) -> bool:
     return locations.is_venv(prefix)
 
 
-def find_uv() -> str | None:
-    """The uv executable: the ``uv`` Python package's, else ``uv`` on PATH; None when absent or not wanted."""
-    if os.environ.get("DLSETUP_VENV_TOOL", "").strip().lower() == "pip":
+def find_uv(installer: bool = True) -> str | None:
+    """The uv executable: the ``uv`` Python package's, else ``uv`` on PATH; None when absent or not wanted
+    (``DLSETUP_VENV_TOOL=pip`` chooses pip as the installer; ``installer=False`` finds uv for planning anyway)."""
+    if installer and os.environ.get("DLSETUP_VENV_TOOL", "").strip().lower() == "pip":
         return None
     try:
         from uv import find_uv_bin
@@ -193,6 +194,13 @@ def _unregister(prefix: Path) -> bool:
     return False
 
 
+def _fetch_summary(log: list) -> dict | None:
+    """The last :class:`~dlsetup.envs.wheels.WheelFetch` of an install, for ``CreateResult.wheel_fetch``."""
+    from dataclasses import asdict
+
+    return asdict(log[-1]) if log else None
+
+
 # ------------------------------------------------------------------------------------------- backend
 
 
@@ -252,7 +260,10 @@ class VenvBackend(Backend):
         try:
             self._make_venv(req.prefix, interpreter, version, offline=req.offline)
             if requirements:
-                result.pip_packages = self._install(req.prefix, requirements, index, extra, offline=req.offline)
+                fetched: list = []
+                result.pip_packages = self._install(req.prefix, requirements, index, extra, offline=req.offline,
+                                                    alternatives=req.alternatives, fetch_log=fetched)
+                result.wheel_fetch = _fetch_summary(fetched)
             self._write_marker(req.prefix, version, requested=requirements, index=index, extra=extra,
                                variables=spec.variables)
         except BaseException:
@@ -297,23 +308,66 @@ class VenvBackend(Backend):
         return argv
 
     def _install(self, prefix: Path, requirements: list[str], index: str | None, extra: list[str] | None, *,
-                 offline: bool = False, no_deps: bool = False) -> list[Package]:
-        from dlsetup.envs import pip
+                 offline: bool = False, no_deps: bool = False, alternatives=None,
+                 fetch_log: list | None = None) -> list[Package]:
+        """Install ``requirements``; the wheels come through dlsetup's download engine first (see
+        :mod:`dlsetup.envs.wheels`): uv plans (``uv pip compile --format pylock.toml``), the engine fetches,
+        ``uv pip install --offline --no-index --find-links`` installs. pip: :func:`dlsetup.envs.pip.install`."""
+        from dlsetup.envs import pip, wheels
 
         if not self.uv:
+            # a fresh venv: uv's plan (when the uv binary is here at all) is what pip would install, and
+            # unlike pip before 25.3 it reads only metadata; pip still installs (DLSETUP_VENV_TOOL=pip)
+            planner = find_uv(installer=False)
             return pip.install(prefix, requirements, index_url=index, extra_index_urls=extra, no_deps=no_deps,
-                               python=venv_python(prefix))
+                               python=venv_python(prefix), alternatives=alternatives, fetch_log=fetch_log,
+                               plan_uv=(planner, self._python_version(prefix)) if planner else None)
         with tempfile.TemporaryDirectory(prefix="dlsetup-uv-") as tmp:
             reqfile = Path(tmp) / "requirements.txt"
             reqfile.write_text("".join(r.strip() + "\n" for r in requirements), encoding="utf-8")
-            argv = [self.uv, "pip", "install", "--python", str(venv_python(prefix)), "-r", str(reqfile),
-                    *self._index_args(index, extra)]
+            env = _tool_env()
+            house, info, planned = None, wheels.WheelFetch(via="uv", reason="DLSETUP_WHEEL_FETCH=plain"), None
             if offline:
-                argv.append("--offline")
-            if no_deps:
+                info.reason = "--offline: uv installs from its own cache"
+            elif wheels.engine_wanted():
+                try:
+                    planned = wheels.plan_with_uv(self.uv, venv_python(prefix), reqfile, self._index_args(index, extra),
+                                                  env, version=self._python_version(prefix), no_deps=no_deps)
+                    if planned:
+                        house, info = wheels.fetch(planned, alternatives)
+                    else:
+                        info = wheels.WheelFetch(via="engine")
+                except wheels.PlanImpossible as exc:
+                    info = wheels.WheelFetch(via="uv", reason=str(exc))
+            if planned == []:
+                argv = None  # nothing to install
+            elif house is not None:
+                pins = Path(tmp) / "planned.txt"
+                pins.write_text("".join(p + "\n" for p in house.pins()), encoding="utf-8")
+                argv = [self.uv, "pip", "install", "--python", str(venv_python(prefix)), "-r", str(pins),
+                        "--offline", "--no-index", "--find-links", str(house.path)]
+            else:
+                argv = [self.uv, "pip", "install", "--python", str(venv_python(prefix)), "-r", str(reqfile),
+                        *self._index_args(index, extra)]
+                if offline:
+                    argv.append("--offline")
+            if argv is not None and no_deps:
                 argv.append("--no-deps")
-            _run(argv, env=_tool_env())
-        return []
+            try:
+                if argv is not None:
+                    _run(argv, env=env)
+            finally:
+                if house is not None:
+                    wheels.remove(house)
+        if fetch_log is not None:
+            fetch_log.append(info)
+        if house is None:
+            return []
+        # what the plan said (index URL and sha256 of each wheel), for env export / lock
+        installed = [Package(name=p.name, version=p.version, manager="pip", channel=index or "", url=p.url,
+                             sha256=p.sha256) for p in house.planned]
+        pip._record(prefix, installed)
+        return installed
 
     def _compile(self, requirements: list[str], index: str | None, extra: list[str] | None, version: str | None,
                  fmt: str = "requirements.txt", hashes: bool = False) -> list[Package] | str:
