@@ -36,7 +36,7 @@ def driver_steps(report) -> list[dict[str, Any]]:
     """What to do before running setup again: each blocking finding's fix and exact commands.
 
     Today from doctor's findings; the hardware database (driver package per GPU and distro) plugs in here."""
-    return [{"id": f.id, "title": f.title, "fix": f.fix, "commands": list(f.commands),
+    return [{"id": f.id, "title": f.title, "fix": f.fix, "commands": list(f.commands), "notes": list(f.notes),
              "reboot": any("reboot" in c for c in f.commands)} for f in blocking_findings(report)]
 
 
