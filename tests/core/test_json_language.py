@@ -37,7 +37,7 @@ def differences(a, b, path="$"):
         for k in sorted(set(a) | set(b)):
             yield from differences(a.get(k), b.get(k), f"{path}.{k}")
     elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
-        for i, (x, y) in enumerate(zip(a, b)):
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
             yield from differences(x, y, f"{path}[{i}]")
     elif a != b:
         yield f"{path}: {a!r} != {b!r}"
@@ -68,7 +68,7 @@ def test_doctor_json_facts_do_not_depend_on_the_language(cli, path):
     assert en["command"] == zh["command"] == "doctor"
     assert_same_facts(en, zh)
     # the human text does follow the language: a finding's title is Chinese under --lang zh
-    for f_en, f_zh in zip(en["findings"], zh["findings"]):
+    for f_en, f_zh in zip(en["findings"], zh["findings"], strict=True):
         assert re.search(r"[\u4e00-\u9fff]", f_zh["title"]), f_zh["title"]
         assert f_en["title"] != f_zh["title"]
 
@@ -85,7 +85,7 @@ def test_remarks_between_fix_commands_are_notes_not_translated_command_lines(cli
         assert f_en["notes"] and len(f_en["notes"]) == len(f_zh["notes"])
         assert not any(c.lstrip().startswith("#") or "   # " in c for c in f_en["commands"]), f_en["commands"]
         assert f_en["commands"] == f_zh["commands"]
-        for n_en, n_zh in zip(f_en["notes"], f_zh["notes"]):
+        for n_en, n_zh in zip(f_en["notes"], f_zh["notes"], strict=True):
             assert n_en["id"].startswith("doctor.cmd.") and 0 <= n_en["at"] <= len(f_en["commands"])
             assert re.search(r"[\u4e00-\u9fff]", n_zh["text"]) and not n_en["text"].startswith("#")
     gtx, _ = both_languages(cli, "doctor", "--snapshot", str(SNAPSHOTS / "gtx1080ti-r590.json"))
