@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from dlsetup.cli import common_options
+from dlsetup.cli import common_options, shell_option
 
 HELP = """Download everything an environment needs, for this machine or another one, into a bundle.
 
@@ -25,6 +25,7 @@ Examples:
   dlsetup download -c conda-forge python=3.11 numpy -o sci/
   dlsetup download -f conda-lock.yml -o locked/ --mirror tuna --mirror ustc
   dlsetup --json download -f pylock.toml --dry-run
+  dlsetup download torch --os windows --python 3.12 --shell cmd -o win/   # follow-up for cmd.exe
 """
 
 
@@ -50,9 +51,10 @@ Examples:
               help="Bundle folder (default ./dlsetup-bundle), or the .tar file with --tar.")
 @click.option("--tar", is_flag=True, help="Write one .tar file instead of a folder.")
 @click.option("--dry-run", is_flag=True, help="List the files that would be downloaded.")
+@shell_option
 @common_options
 def download(specs, file, recipe, snapshot, os_name, arch, python, driver, gpu_cc, no_gpu, index_url, channels,
-             mirrors, out, tar, dry_run):
+             mirrors, out, tar, dry_run, shell):
     from dlsetup import exitcodes
     from dlsetup.offline import render
     from dlsetup.offline.plan import DownloadRequest, run
@@ -62,5 +64,8 @@ def download(specs, file, recipe, snapshot, os_name, arch, python, driver, gpu_c
     res = run(DownloadRequest(specs=list(specs), file=file, recipe=recipe, snapshot=snapshot, os=os_name, arch=arch,
                               python=python, driver=driver, gpu_cc=tuple(gpu_cc), no_gpu=no_gpu, index_url=index_url,
                               channels=list(channels), mirrors=list(mirrors), out=out, tar=tar, dry_run=dry_run))
+    from dlsetup.commands.shellchoice import choose
+
+    res.set_shell(choose(shell, snapshot=snapshot, os_name=os_name))
     return emit(Result(command="download", data=res, exit_code=exitcodes.OK if res.ok else exitcodes.FAILED,
                        render_text=render.bundle))

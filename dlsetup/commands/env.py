@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from dlsetup.cli import common_options
+from dlsetup.cli import common_options, shell_option
 from dlsetup.output import emit
 from dlsetup.result import Result
 
@@ -56,8 +56,9 @@ def create() -> None:
 @click.option("--offline", is_flag=True, help="Use only cached channel metadata (no network).")
 @click.option("--from-bundle", "from_bundle", metavar="DIR|TAR",
               help="Install from a bundle made by `dlsetup download` or `env pack`, with no network.")
+@shell_option
 def create_env(name, specs, python, file, recipe, channels, backend, dry_run, snapshot, gpu, cuda, pip_index_url,
-               offline, from_bundle):
+               offline, from_bundle, shell):
     """Create environment NAME from package specs, a file, or a recipe fitted to this machine.
 
     NAME is a name (placed in conda's first writable envs dir and registered in
@@ -77,7 +78,9 @@ def create_env(name, specs, python, file, recipe, channels, backend, dry_run, sn
       dlsetup create env dl --recipe pytorch --backend venv   # no conda: uv
       dlsetup --json create env demo numpy --dry-run
       dlsetup create env dl --from-bundle bundle.tar   # offline, from `dlsetup download`
+      dlsetup create env dl --recipe pytorch --backend venv --shell powershell
     """
+    from dlsetup.commands.shellchoice import choose
     from dlsetup.envs import api, render
     from dlsetup.hw.db import gpus_from_env
     from dlsetup.mirror.api import torch_wheel_source
@@ -90,11 +93,13 @@ def create_env(name, specs, python, file, recipe, channels, backend, dry_run, sn
 
             raise UsageError("download.error.bundle_with_specs")
         r = install_bundle(name, from_bundle, backend=_b(backend), dry_run=dry_run)
+        r.set_shell(choose(shell))
         return emit(Result(command="create env", data=r, exit_code=0, render_text=render.create))
     r = api.create_env(name, list(specs), python=python, file=file, recipe=recipe, channels=list(channels),
                        backend=_b(backend), dry_run=dry_run, snapshot=snapshot, cuda=cuda, offline=offline,
                        pip_index_url=pip_index_url, wheel_source=torch_wheel_source,
                        gpu=gpu or (gpus_from_env() if recipe else ()))
+    r.set_shell(choose(shell, snapshot=snapshot))
     # a plan that could not be solved is a failed check, as conda's --dry-run exits 1 then
     return emit(Result(command="create env", data=r, exit_code=0 if r.solved else 1, render_text=render.create))
 
@@ -168,7 +173,8 @@ def env_export(name, fmt, from_history, no_builds, output, backend):
 @click.argument("dest")
 @_backend_opt
 @click.option("--dry-run", is_flag=True, help="Show what would be copied.")
-def env_clone(source, dest, backend, dry_run):
+@shell_option
+def env_clone(source, dest, backend, dry_run, shell):
     """Copy environment SOURCE to DEST (packages, plus pip-installed and other untracked files).
 
     \b
@@ -176,9 +182,11 @@ def env_clone(source, dest, backend, dry_run):
       dlsetup env clone dl dl-backup
       dlsetup env clone dl /data/envs/dl-copy
     """
+    from dlsetup.commands.shellchoice import choose
     from dlsetup.envs import api, render
 
     r = api.clone_env(source, dest, backend=_b(backend), dry_run=dry_run)
+    r.set_shell(choose(shell))
     return emit(Result(command="env clone", data=r, render_text=render.create))
 
 
@@ -219,7 +227,8 @@ def env_lock(files, platforms, output, cuda, pip_index_url, pypi_mapping, backen
               help="The lock file to install (a pylock.toml makes a virtual environment).")
 @_backend_opt
 @click.option("--dry-run", is_flag=True, help="List what would be installed.")
-def env_install(name, lockfile, backend, dry_run):
+@shell_option
+def env_install(name, lockfile, backend, dry_run, shell):
     """Create environment NAME exactly as a conda-lock.yml says (conda packages, then pip packages).
 
     \b
@@ -228,9 +237,11 @@ def env_install(name, lockfile, backend, dry_run):
       dlsetup env install dl -f conda-lock.yml --dry-run
       dlsetup env install dl2 -f pylock.toml
     """
+    from dlsetup.commands.shellchoice import choose
     from dlsetup.envs import api, render
 
     r = api.install_env(name, lockfile, backend=_b(backend), dry_run=dry_run)
+    r.set_shell(choose(shell))
     return emit(Result(command="env install", data=r, render_text=render.create))
 
 
@@ -277,8 +288,7 @@ def env_remove(name, backend, dry_run, yes):
 @env.command("activate")
 @common_options
 @click.argument("name")
-@click.option("--shell", type=click.Choice(["bash", "zsh", "fish", "powershell", "cmd"]), default=None,
-              help="The shell to print for (default: $SHELL on Unix; PowerShell or cmd on Windows).")
+@shell_option
 def env_activate(name, shell):
     """Print the lines that activate environment NAME in your shell (no shell hook needed).
 
@@ -292,14 +302,15 @@ def env_activate(name, shell):
       dlsetup env activate dl --shell powershell | Invoke-Expression
       dlsetup --json env activate dl --shell cmd
     """
+    from dlsetup.commands.shellchoice import choose
     from dlsetup.envs import activation, api
     from dlsetup.envs.locations import looks_like_path
 
     prefix = api.find_env_prefix(name)
     act = activation.activation_for(prefix, None if looks_like_path(name) else name)
-    sh = shell or activation.detect_shell()
+    sh = choose(shell)
     r = activation.ActivateResult(name=act.name, prefix=str(prefix), kind=act.kind, shell=sh,
-                                  lines=activation.script_lines(act, sh))
+                                  lines=activation.script_lines(act, sh), steps=activation.steps(act))
     return emit(Result(command="env activate", data=r,
                        render_text=lambda console, data: console.print("\n".join(data.lines), markup=False,
                                                                        highlight=False, soft_wrap=True)))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from dlsetup import exitcodes
-from dlsetup.cli import common_options
+from dlsetup.cli import common_options, shell_option
 from dlsetup.output import emit
 from dlsetup.result import Result
 
@@ -101,14 +101,17 @@ def _scope_option(func):
 @click.option("--package", default="pip", show_default=True, help="Package whose index page the pre-write check reads.")
 @click.option("--timeout", type=click.FloatRange(0.1, 120), default=8.0, show_default=True,
               help="Seconds per check before writing.")
+@shell_option
 @common_options
-def apply_cmd(name, tools, scope, dry_run, offline, conda_defaults, variant, hf, package, timeout) -> int:
+def apply_cmd(name, tools, scope, dry_run, offline, conda_defaults, variant, hf, package, timeout, shell) -> int:
+    from dlsetup.commands.shellchoice import choose
     from dlsetup.mirror import apply as mirror_apply
     from dlsetup.mirror.render import render_apply
 
     result = mirror_apply.run(name, tools=mirror_apply.parse_tools(tools), scope=scope, dry_run=dry_run,
                               offline=offline, conda_defaults=conda_defaults, variant=variant, hf=hf,
                               package=package, timeout=timeout)
+    result.set_shell(choose(shell))
     return emit(Result(command="mirror", data=result, render_text=render_apply))
 
 
@@ -283,9 +286,10 @@ def probe_cmd(names, package, version, variant, torch_version, python, subdir, c
 @_tools_option
 @_scope_option
 @_probe_options
+@shell_option
 @common_options
 def fastest_cmd(names, do_apply, offline, max_age, tools, scope, package, version, variant, torch_version, python,
-                subdir, checks, timeout, max_bytes, jobs) -> int:
+                subdir, checks, timeout, max_bytes, jobs, shell) -> int:
     """Probe mirrors and name (or --apply) the fastest one that passes every check.
 
     \b
@@ -325,6 +329,9 @@ def fastest_cmd(names, do_apply, offline, max_age, tools, scope, package, versio
             raise OperationFailed("mirror.error.none_passed")
         applied = mirror_apply.run(report.fastest, tools=mirror_apply.parse_tools(tools), scope=scope, offline=True,
                                    variant=variant)
+        from dlsetup.commands.shellchoice import choose
+
+        applied.set_shell(choose(shell))
     code = exitcodes.OK if report.fastest else exitcodes.FAILED
     return emit(Result(command="mirror fastest", data={"probe": report, "applied": applied}, exit_code=code,
                        render_text=render_fastest))

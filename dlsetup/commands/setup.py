@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from dlsetup.cli import common_options
+from dlsetup.cli import common_options, shell_option
 
 HELP = """From a fresh machine to a verified deep-learning environment, in one command.
 
@@ -21,6 +21,8 @@ Examples:
   dlsetup setup --mirror auto --yes  # also pick the fastest mirror that serves this machine
   dlsetup setup --env course --recipe cpu-minimal --verify none
   dlsetup setup --dry-run --snapshot student.json   # plan for another machine
+  dlsetup setup --backend venv --yes # a virtual environment (uv) instead of a conda one
+  dlsetup setup --shell powershell   # commands to paste into Windows PowerShell
 
 \b
 Exit codes: 0 ready and verified (or, with --dry-run, planned); 1 blocked by the machine, failed,
@@ -31,8 +33,9 @@ or declined; 2 bad input, or not confirmed (no terminal and no --yes; nothing ch
 @click.command("setup", help=HELP, short_help="From a fresh machine to a verified environment in one command.")
 @click.option("--recipe", default="pytorch", show_default=True, help="The stack (see dlsetup create env --help).")
 @click.option("--env", "env_name", default="dl", show_default=True, metavar="NAME", help="Name of the environment.")
-@click.option("--backend", default="rattler", show_default=True, metavar="rattler|conda|venv",
-              help="Who creates the environment (rattler needs nothing installed).")
+@click.option("--backend", default=None, metavar="rattler|conda|venv",
+              help="Who creates the environment (default: rattler, built in, needs nothing installed; the plan "
+                   "says why).")
 @click.option("--mirror", default="none", show_default=True, metavar="auto|NAME|none",
               help="auto: probe the catalogue and take the fastest that serves this machine; NAME: that mirror.")
 @click.option("--python", "python", metavar="X.Y", help="Python version (default: the newest the framework has builds for).")
@@ -43,9 +46,11 @@ or declined; 2 bad input, or not confirmed (no terminal and no --yes; nothing ch
 @click.option("--dry-run", is_flag=True, help="Only show the plan; write nothing.")
 @click.option("--offline", is_flag=True, help="No network for the mirror choice and the solve (caches only).")
 @click.option("--snapshot", metavar="FILE", help="With --dry-run: plan for the machine a doctor snapshot describes.")
+@shell_option
 @common_options
 def setup(recipe: str, env_name: str, backend: str, mirror: str, python: str | None, verify_mode: str,
-          out_dir: str | None, yes: bool, dry_run: bool, offline: bool, snapshot: str | None) -> int:
+          out_dir: str | None, yes: bool, dry_run: bool, offline: bool, snapshot: str | None,
+          shell: str | None) -> int:
     from dlsetup.output import emit, settings
     from dlsetup.result import Result
     from dlsetup.setup.render import confirm_text, render_text
@@ -57,8 +62,9 @@ def setup(recipe: str, env_name: str, backend: str, mirror: str, python: str | N
         render_text(make_console(stderr=True), result)  # the plan, before the one question
         return click.confirm(confirm_text(result), default=True, err=True)
 
-    opts = Options(recipe=recipe, env=env_name, backend=backend.strip().lower(), mirror=mirror, yes=yes,
+    opts = Options(recipe=recipe, env=env_name, backend=backend.strip().lower() if backend else None, mirror=mirror,
+                   yes=yes,
                    dry_run=dry_run, offline=offline, snapshot=snapshot, python=python, verify=verify_mode,
-                   out=out_dir)
+                   out=out_dir, shell=shell)
     result = run_setup(opts, confirm=None if settings.json else confirm)
     return emit(Result(command="setup", data=result, exit_code=result.exit_code, render_text=render_text))

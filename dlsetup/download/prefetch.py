@@ -22,6 +22,18 @@ def _cached(pkgs_dir: Path, record) -> bool:
     return (pkgs_dir / stem / "info").is_dir()
 
 
+def is_local(name: str, version: str, build: str, sha256: str | None, pkgs_dir: Path) -> bool:
+    """Whether installing this conda package downloads nothing: rattler's package cache holds it extracted, or
+    the engine's store holds its verified archive (``<cache>/downloads/blobs/<sha256>``)."""
+    if (pkgs_dir / f"{name}-{version}-{build}" / "info").is_dir():
+        return True
+    if sha256:
+        from dlsetup.download.engine import cache_root
+
+        return (cache_root() / "blobs" / sha256.lower()).is_file()
+    return False
+
+
 @contextmanager
 def local_copies(records: list, pkgs_dir: Path) -> Iterator:
     """Point http(s) records at engine-fetched local copies; yields ``restore(prefix)`` for conda-meta."""

@@ -22,13 +22,10 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SHELLS = ("bash", "zsh", "fish", "powershell", "cmd")
-_SCRIPT_EXT = {"bash": ".sh", "zsh": ".sh", "fish": ".fish", "powershell": ".ps1", "cmd": ".bat"}
+from dlsetup.platform.shell import SHELLS  # noqa: F401 - re-exported for callers of this module
 
 
 @dataclass
@@ -45,7 +42,9 @@ class Activation:
 
 
 def _windows() -> bool:
-    return sys.platform.startswith("win")
+    from dlsetup.platform import current
+
+    return current().is_windows
 
 
 def path_dirs(prefix: Path, kind: str) -> list[Path]:
@@ -105,73 +104,40 @@ def environ(act: Activation, base: dict[str, str] | None = None) -> dict[str, st
     return env
 
 
-def quote(value: str, shell: str) -> str:
-    """``value`` as one literal word in ``shell`` (self-contained; the platform layer may replace it)."""
-    if shell in ("bash", "zsh"):
-        return shlex.quote(value)
-    if shell == "fish":  # fish single quotes: only \\ and \' are special
-        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-    if shell == "powershell":  # single-quoted strings are literal; a quote doubles
-        return "'" + value.replace("'", "''") + "'"
-    if shell == "cmd":  # inside "set "NAME=value"": % and " cannot be escaped by quoting, ^ does not apply
-        return value.replace("%", "%%").replace('"', '""')
-    raise ValueError(shell)
+def steps(act: Activation) -> list:
+    """What activating ``act`` does, as shell-neutral steps (:mod:`dlsetup.platform.shell` renders them).
+
+    A virtual environment runs its own activation script (which also defines ``deactivate``), then the
+    variables dlsetup recorded for it; a conda-family environment gets PATH, the variables, and its
+    ``etc/conda/activate.d`` scripts (those written for the shell)."""
+    from dlsetup.platform import current
+    from dlsetup.platform.shell import activate_venv, prepend_path, set_env, source_scripts, unset_env
+
+    out: list = []
+    if act.kind == "venv":
+        out.append(activate_venv(act.prefix, current().os))
+        return out + [set_env(k, v) for k, v in act.env_vars.items() if k != "VIRTUAL_ENV"]
+    out.append(prepend_path(*act.path_dirs))
+    out += [unset_env(k) for k in act.unset]
+    out += [set_env(k, v) for k, v in act.env_vars.items()]
+    if act.scripts:
+        out.append(source_scripts(*act.scripts))
+    return out
 
 
 def script_lines(act: Activation, shell: str) -> list[str]:
     """The lines that activate ``act`` in ``shell`` (what ``eval``/``source`` should run)."""
-    if shell not in SHELLS:
-        raise ValueError(shell)
-    prefix = Path(act.prefix)
-    lines: list[str] = []
-    if act.kind == "venv":  # the venv's own scripts also define `deactivate`
-        own = {"bash": prefix / "bin" / "activate", "zsh": prefix / "bin" / "activate",
-               "fish": prefix / "bin" / "activate.fish", "powershell": prefix / "Scripts" / "Activate.ps1",
-               "cmd": prefix / "Scripts" / "activate.bat"}[shell]
-        if _windows() == (shell in ("powershell", "cmd")) and own.exists():
-            lines.append({"bash": ". {}", "zsh": ". {}", "fish": "source {}", "powershell": "& {}",
-                          "cmd": 'call "{}"'}[shell].format(quote(str(own), shell) if shell != "cmd" else own))
-            extra = {k: v for k, v in act.env_vars.items() if k != "VIRTUAL_ENV"}
-            return lines + [_set(shell, k, v) for k, v in extra.items()]
-    sep = ";" if shell == "cmd" or (shell == "powershell" and _windows()) else ":"
-    joined = sep.join(act.path_dirs)
-    if shell in ("bash", "zsh"):
-        lines.append(f'export PATH={quote(joined, shell)}"${{PATH:+:$PATH}}"')
-        lines += [f"unset {k}" for k in act.unset]
-    elif shell == "fish":
-        lines.append("set -gx PATH " + " ".join(quote(d, shell) for d in act.path_dirs) + " $PATH")
-        lines += [f"set -e {k}" for k in act.unset]
-    elif shell == "powershell":
-        lines.append(f"$Env:PATH = {quote(joined + sep, shell)} + $Env:PATH")
-        lines += [f"Remove-Item Env:{k} -ErrorAction SilentlyContinue" for k in act.unset]
-    else:
-        lines.append(f'set "PATH={quote(joined, shell)};%PATH%"')
-        lines += [f'set "{k}="' for k in act.unset]
-    lines += [_set(shell, k, v) for k, v in act.env_vars.items()]
-    ext = _SCRIPT_EXT[shell]
-    for s in act.scripts:
-        if s.endswith(ext):
-            lines.append({"bash": ". {}", "zsh": ". {}", "fish": "source {}", "powershell": ". {}",
-                          "cmd": 'call "{}"'}[shell].format(quote(s, shell) if shell != "cmd" else s))
-    return lines
+    from dlsetup.platform.shell import check_shell, render_all_lines
+
+    return render_all_lines(steps(act), check_shell(shell))
 
 
-def _set(shell: str, key: str, value: str) -> str:
-    if shell in ("bash", "zsh"):
-        return f"export {key}={quote(value, shell)}"
-    if shell == "fish":
-        return f"set -gx {key} {quote(value, shell)}"
-    if shell == "powershell":
-        return f"$Env:{key} = {quote(value, shell)}"
-    return f'set "{key}={quote(value, shell)}"'
+def default_shell() -> str:
+    """The shell dlsetup runs in (``DLSETUP_SHELL``, the parent process, the environment): the platform layer's answer."""
+    from dlsetup.platform import current
+    from dlsetup.platform.shell import detect_shell
 
-
-def detect_shell() -> str:
-    """The user's shell from the environment (``$SHELL`` on Unix; PowerShell's ``PSModulePath`` or cmd)."""
-    if _windows():
-        return "powershell" if os.environ.get("PSModulePath") else "cmd"
-    name = Path(os.environ.get("SHELL", "bash")).name
-    return name if name in SHELLS else "bash"
+    return detect_shell(current())
 
 
 def run(act: Activation, argv: list[str], cwd: str | None = None) -> int:
@@ -182,7 +148,9 @@ def run(act: Activation, argv: list[str], cwd: str | None = None) -> int:
     posix_scripts = [s for s in act.scripts if s.endswith(".sh")]
     if posix_scripts and not _windows():
         # like conda run: a shell sources the activation scripts, then execs the command
-        body = "".join(f". {shlex.quote(s)}\n" for s in posix_scripts) + 'exec "$@"\n'
+        from dlsetup.platform.shell import render_lines, source_scripts
+
+        body = "".join(f"{line}\n" for line in render_lines(source_scripts(*posix_scripts), "bash")) + 'exec "$@"\n'
         import shutil
 
         shell = shutil.which("bash") or "/bin/sh"
@@ -218,3 +186,4 @@ class ActivateResult:
     kind: str
     shell: str
     lines: list[str] = field(default_factory=list)
+    steps: list = field(default_factory=list)  # the same, as shell-neutral steps (platform.shell)

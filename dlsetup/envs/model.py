@@ -86,9 +86,24 @@ class CreateResult:
     lockfile: str | None = None  # install
     platform: str | None = None
     registered: bool = False
-    activate: str | None = None
+    activate: str | None = None  # activate_steps, written for ``shell``
+    activate_steps: list = field(default_factory=list)  # platform.shell Cmd/Step: how to use the environment
+    shell: str | None = None
     duration_s: float = 0.0
     warnings: list[str] = field(default_factory=list)
+
+    def set_activation(self, steps: list, shell: str | None = None) -> None:
+        """Keep the hint as steps and write it for ``shell`` (default: the shell dlsetup runs in)."""
+        self.activate_steps = list(steps)
+        self.set_shell(shell)
+
+    def set_shell(self, shell: str | None) -> None:
+        from dlsetup.platform import current
+        from dlsetup.platform.shell import detect_shell, join_and
+
+        self.shell = shell or self.shell or detect_shell(current())
+        if self.activate_steps:
+            self.activate = join_and(self.activate_steps, self.shell) or None
 
 
 @dataclass

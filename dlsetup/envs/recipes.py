@@ -85,9 +85,14 @@ def describe_machine(machine) -> str:
 
 
 def plan(name: str, *, python: str | None = None, snapshot=None, snapshot_path: str | None = None,
-         wheel_source=None, machine=None, gpu: list[str] | tuple[str, ...] = ()) -> tuple[EnvSpec, RecipePlan]:
+         wheel_source=None, machine=None, gpu: list[str] | tuple[str, ...] = (),
+         python_by: str | None = None) -> tuple[EnvSpec, RecipePlan]:
     """The environment a recipe means on this machine (or on the snapshot's, or on ``machine``, or for the GPUs named
-    by ``gpu``: names or PCI ids, as ``resolve --gpu``): spec + the resolver's story."""
+    by ``gpu``: names or PCI ids, as ``resolve --gpu``): spec + the resolver's story.
+
+    ``python``: the user's ``--python`` (the machine's reason says "from the command line"), or with ``python_by``
+    who else chose it ("local": the Python installed here that a virtual environment needs). Without it the recipe
+    picks from its own list, and the reason names the recipe."""
     from dlsetup.resolve import Request, apply_overrides, live_machine, machine_from_snapshot, resolve
 
     recipe = load(name)
@@ -107,7 +112,8 @@ def plan(name: str, *, python: str | None = None, snapshot=None, snapshot_path: 
     resolution = None
     machine = base
     for py in candidates:
-        machine = apply_overrides(copy.deepcopy(base), python=py, no_gpu=recipe.get("variant") == "cpu")
+        machine = apply_overrides(copy.deepcopy(base), python=py, no_gpu=recipe.get("variant") == "cpu",
+                                  chosen_by=python_by if python else f"recipe:{name}")
         resolution = resolve(Request(packages=list(recipe["frameworks"]), machine=machine, wheel_source=wheel_source))
         if resolution.ok:
             break

@@ -72,9 +72,28 @@ class ApplyResult:
     files: list[FileOutcome] = field(default_factory=list)
     warnings: list[Message] = field(default_factory=list)
     journal_id: int | None = None
-    hf_source: str | None = None
+    hf_source: str | None = None  # hf_steps, written for ``shell``
+    hf_snippet: str | None = None  # the HF_ENDPOINT snippet written (user scope)
+    hf_endpoint: str | None = None
+    hf_steps: list = field(default_factory=list)  # platform.shell steps that put HF_ENDPOINT in force
+    shell: str | None = None
     checked: list[dict[str, Any]] = field(default_factory=list)  # probe checks run before writing
     duration_ms: float = 0.0
+
+    def set_shell(self, shell: str) -> None:
+        """The HF_ENDPOINT hint for ``shell``: bash and zsh source the snippet (a line for ~/.bashrc); fish,
+        PowerShell and cmd cannot read it, so the variable is set for new windows (``setx``, ``set -Ux``) and
+        for this one."""
+        from dlsetup.platform.shell import POSIX_SHELLS, persist_env, render_all_lines, source_scripts
+
+        self.shell = shell
+        if not self.hf_snippet:
+            return
+        if shell in POSIX_SHELLS:
+            self.hf_steps = [source_scripts(self.hf_snippet)]
+        else:
+            self.hf_steps = [persist_env("HF_ENDPOINT", self.hf_endpoint or "")]
+        self.hf_source = "\n".join(render_all_lines(self.hf_steps, shell)) or None
 
 
 @dataclass
@@ -481,7 +500,7 @@ def _execute(steps: list[_Step], result: ApplyResult, outcomes: dict[str, ToolOu
         if report.skipped and not report.changes:
             o.status = "skipped"
         if step.tool == "hf" and not reset and p.name == hf_cfg.SNIPPET_NAME:
-            result.hf_source = f"source {p}"
+            result.hf_snippet, result.hf_endpoint = str(p), step.ctx.mirror.hf
     changed = []
     for p in order:
         codec = _codec(p)

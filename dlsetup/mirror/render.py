@@ -81,8 +81,10 @@ def render_apply(console, r) -> None:
         for w in r.warnings:
             console.print("[yellow]! [/yellow]" + _esc(_msg(w)))
         if r.hf_source:
-            console.print(t("mirror.apply.hf_source"))
-            console.print("  " + _esc(r.hf_source), markup=True)
+            posix = r.hf_steps and getattr(r.hf_steps[0], "kind", "") == "source"
+            console.print(t("mirror.apply.hf_source" if posix else "mirror.apply.hf_persist"))
+            for line in r.hf_source.splitlines():
+                console.print("  " + _esc(line), markup=True)
         if r.journal_id is not None:
             console.print(t("mirror.apply.undo_hint", id=r.journal_id))
 

@@ -68,10 +68,22 @@ class BundleResult:
     fallbacks: list[dict] = field(default_factory=list)  # {file, url, tried: [{url, reason}]}: not from the first URL
     duration_s: float = 0.0
     dry_run: bool = False
+    next_steps: list = field(default_factory=list)  # platform.shell Cmd: installing the bundle on the other machine
+    next_command: str | None = None  # next_steps, written for ``shell``
+    shell: str | None = None
 
     @property
     def ok(self) -> bool:
         return not self.failed
+
+    def set_shell(self, shell: str) -> None:
+        """Write the follow-up command (``dlsetup create env NAME --from-bundle PATH``) for ``shell``."""
+        from dlsetup.platform.shell import Cmd, join_and
+
+        self.shell = shell
+        if self.action == "download" and not self.dry_run and not self.failed:
+            self.next_steps = [Cmd(["dlsetup", "create", "env", "NAME", "--from-bundle", self.path])]
+        self.next_command = join_and(self.next_steps, shell) or None
 
 
 def this_target() -> Target:
@@ -579,9 +591,13 @@ def install_venv_from_wheelhouse(name: str | None, prefix: Path, wheelhouse: Pat
     except BaseException:
         shutil.rmtree(prefix, ignore_errors=True)
         raise
-    return CreateResult(action="create", name=name, prefix=str(prefix), backend="venv", source=source,
-                        pip=list(requirements), pip_packages=installed, activate=f"source {prefix}/bin/activate",
-                        duration_s=round(time.perf_counter() - t0, 3))
+    from dlsetup.platform import current
+    from dlsetup.platform.shell import activate_venv
+
+    result = CreateResult(action="create", name=name, prefix=str(prefix), backend="venv", source=source,
+                          pip=list(requirements), pip_packages=installed, duration_s=round(time.perf_counter() - t0, 3))
+    result.set_activation([activate_venv(str(prefix), current().os)])
+    return result
 
 
 # ----------------------------------------------------------------------------------------------- pack

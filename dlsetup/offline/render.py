@@ -25,5 +25,5 @@ def bundle(console, r) -> None:
         console.print("  " + t("download.render.fallback", file=f["file"], url=f["url"] or "-"))
     for f in r.failed:
         console.print("  " + t("download.render.file_failed", file=f["file"], error=f["error"]))
-    if not r.failed and r.action == "download":
-        console.print("  " + t("download.render.next", path=r.path))
+    if r.next_command:
+        console.print("  " + t("download.render.next", command=r.next_command))

@@ -106,6 +106,24 @@ def rehash() -> Step:
     return Step("rehash")
 
 
+# Activation scripts, by the shell that reads them: conda's activate.d convention (conda/activate.py,
+# ``_get_activate_scripts``: ``*.sh`` for POSIX shells, ``*.fish``, ``*.ps1``, ``*.bat``).
+SCRIPT_EXT = {"bash": ".sh", "zsh": ".sh", "fish": ".fish", "powershell": ".ps1", "cmd": ".bat"}
+
+
+def source_scripts(*paths: str) -> Step:
+    """Run, in the current shell, those of ``paths`` written for it (by extension: :data:`SCRIPT_EXT`)."""
+    return Step("source", "", "", tuple(str(p) for p in paths))
+
+
+def activate_venv(prefix: str, os_name: str) -> Step:
+    """A virtual environment's own activation script for the shell (https://docs.python.org/3/library/venv.html,
+    "How venvs work"): ``bin/activate`` (bash/zsh), ``bin/activate.fish``, ``bin/Activate.ps1`` on POSIX;
+    ``Scripts\\activate`` (Git Bash), ``Scripts\\activate.fish``, ``Scripts\\Activate.ps1`` (PowerShell) and
+    ``Scripts\\activate.bat`` (cmd.exe) on Windows. ``os_name`` is the machine the environment lives on."""
+    return Step("activate_venv", str(prefix), "windows" if str(os_name).lower().startswith("win") else "posix")
+
+
 _VAR = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _POSIX_SAFE = re.compile(r"^[A-Za-z0-9_@%+=:,./-]+$")
 _PS_SAFE = re.compile(r"^[A-Za-z0-9_+=:./\\-]+$")  # no , (array), no @ $ ` ( ) { } ; & | < > # ' "
@@ -221,6 +239,27 @@ def _which(program: str, shell: str) -> str:
     return "where " + quote(program, shell)
 
 
+def _dot(path: str, shell: str) -> str:
+    """Run a script in the current shell: ``.`` (POSIX, PowerShell dot-sourcing), ``source`` (fish), ``call`` (cmd)."""
+    if shell == "cmd":
+        return "call " + quote(path, shell)
+    if shell == "fish":
+        return "source " + quote(path, shell)
+    return ". " + quote(path, shell)
+
+
+_VENV_SCRIPT = {"bash": "activate", "zsh": "activate", "fish": "activate.fish", "powershell": "Activate.ps1",
+                "cmd": "activate.bat"}
+
+
+def _activate_venv(prefix: str, where: str, shell: str) -> str:
+    import ntpath
+    import posixpath
+
+    pm, folder = (ntpath, "Scripts") if where == "windows" else (posixpath, "bin")
+    return _dot(pm.join(prefix, folder, _VENV_SCRIPT[shell]), shell)
+
+
 def render_lines(cmd: Command, shell: str) -> list[str]:
     """The lines that perform ``cmd`` in ``shell`` (several when a variable has to be set first)."""
     check_shell(shell)
@@ -241,6 +280,10 @@ def render_lines(cmd: Command, shell: str) -> list[str]:
             if shell in POSIX_SHELLS:
                 return ["hash -r"]
             return []  # fish, PowerShell and cmd look programs up afresh each time
+        if cmd.kind == "source":
+            return [_dot(p, shell) for p in cmd.extra if p.lower().endswith(SCRIPT_EXT[shell])]
+        if cmd.kind == "activate_venv":
+            return [_activate_venv(cmd.name, cmd.value, shell)]
         raise ValueError(f"unknown step: {cmd.kind}")
     if not cmd.env:
         return [_argv(cmd.argv, shell)]

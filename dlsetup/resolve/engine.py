@@ -190,6 +190,7 @@ def machine_summary(machine: Machine) -> dict[str, Any]:
         "other_gpus": list(machine.other_gpus),
         "source": machine.source,
         "overrides": list(machine.overrides),
+        "chosen": dict(machine.chosen),
     }
 
 
@@ -208,9 +209,20 @@ def source_label(machine: Machine) -> str:
     else:
         base = src
     if machine.overrides and src != "overrides":
-        return t("resolve.label.src_with_overrides", base=base,
+        base = t("resolve.label.src_with_overrides", base=base,
                  flags=", ".join(f"--{name}" for name in machine.overrides))
+    by_whom: dict[str, list[str]] = {}
+    for fact, who in machine.chosen.items():
+        by_whom.setdefault(who, []).append(fact)
+    for who, facts in by_whom.items():
+        kind, _, name = who.partition(":")
+        base = t("resolve.label.src_chosen", base=base, facts=", ".join(_fact_label(f) for f in facts),
+                 who=t(f"resolve.label.chooser_{kind}", name=name) if kind in ("recipe", "local") else who)
     return base
+
+
+def _fact_label(fact: str) -> str:
+    return t(f"resolve.label.fact_{fact.replace('-', '_')}") if fact in ("python", "no-gpu") else f"--{fact}"
 
 
 def machine_reasons(machine: Machine) -> list[Reason]:

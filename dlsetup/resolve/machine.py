@@ -186,8 +186,13 @@ def apply_overrides(
     no_gpu: bool = False,
     glibc: str | None = None,
     gpu: list[str] | tuple[str, ...] | None = None,
+    chosen_by: str | None = None,
 ) -> Machine:
-    """Replace facts with the user's (to plan for another machine). Raises UsageError on bad values."""
+    """Replace facts with the user's (to plan for another machine). Raises UsageError on bad values.
+
+    ``chosen_by``: the facts replaced here were not given on the command line but chosen by someone else
+    ("recipe:NAME", "local"): they go into ``machine.chosen`` instead of ``machine.overrides``, so the machine's
+    source line names who chose them."""
     from dlsetup.compat import cuda_for_driver, driver_branch, parse_cc, version_tuple
     from dlsetup.errors import UsageError
 
@@ -249,5 +254,9 @@ def apply_overrides(
     if machine.os == "macos":
         machine.gpus = []
         machine.nvidia_present = False
+    if chosen_by:
+        new = done[len(machine.overrides):]
+        machine.chosen = {**machine.chosen, **dict.fromkeys(new, chosen_by)}
+        done = [d for d in machine.overrides if d not in new]
     machine.overrides = done
     return machine

@@ -65,6 +65,7 @@ class Machine:
     other_gpus: list[dict[str, str]] = field(default_factory=list)  # AMD / Intel GPUs ({"vendor", "name"})
     source: str = "live probe"  # "live probe" | "snapshot FILE" | "overrides"
     overrides: list[str] = field(default_factory=list)  # which facts came from the command line
+    chosen: dict[str, str] = field(default_factory=dict)  # facts someone else chose: {"python": "recipe:pytorch"}
 
     @property
     def gpu_machine(self) -> bool:

@@ -48,7 +48,9 @@ class SetupResult:
     # remarks between them ("then run dlsetup setup again"): {"at": i, "id": key, "params": {...}, "text": ...},
     # shown before next_steps[i]; only "text" follows --lang
     next_notes: list[dict[str, Any]] = field(default_factory=list)
-    activate: str | None = None
+    activate: str | None = None  # activate_steps, written for ``shell``
+    activate_steps: list = field(default_factory=list)  # platform.shell Cmd/Step
+    shell: str = "bash"  # the shell next_steps and activate are written for
     lock: str | None = None
     report: str | None = None
     state_file: str | None = None

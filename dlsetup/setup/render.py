@@ -18,7 +18,9 @@ def size_text(n: int | None) -> str:
         return t("setup.label.unknown_size")
     if n >= 1 << 30:
         return f"{n / (1 << 30):.1f} GiB"
-    return f"{n / (1 << 20):.1f} MiB"
+    if n >= 1 << 20:
+        return f"{n / (1 << 20):.1f} MiB"
+    return f"{n / 1024:.1f} KiB" if n >= 1024 else f"{n} B"
 
 
 def plan_lines(r: SetupResult) -> list[tuple[str, str]]:
@@ -35,23 +37,41 @@ def plan_lines(r: SetupResult) -> list[tuple[str, str]]:
                                            cuda=p.get("cuda") or "-", python=p.get("python") or "-")))
     for reason in p.get("reasons", [])[:4]:
         rows.append((t("setup.label.why"), reason.get("text", "")))
+    if p.get("backend"):
+        rows.append((t("setup.label.backend"), p["backend"]["why"]))
     rows.append((t("setup.label.mirror"), p["mirror"]["why"]))
-    rows.append((t("setup.label.channels"), ", ".join(p["conda"]["channels"]) or "-"))
-    d = p["download"]
-    if d.get("conda_packages") is not None:
-        conda = t("setup.label.download_conda", count=d["conda_packages"], size=size_text(d.get("conda_bytes")))
-    else:
-        conda = t("setup.label.download_conda_unsolved")
-    sizes = d.get("pip_bytes") or {}
-    packages = ", ".join(f"{r} ({size_text(sizes[r])})" if sizes.get(r) is not None else r for r in d["pip"])
-    pip = t("setup.label.download_pip", packages=packages or "-", index=d.get("pip_index_url") or "PyPI")
-    if any(v is not None for v in sizes.values()):
-        pip += t("setup.label.download_pip_deps")
-    rows.append((t("setup.label.download"), f"{conda}; {pip}"))
+    if (p.get("backend") or {}).get("name") != "venv":  # a venv has no conda part
+        rows.append((t("setup.label.channels"), ", ".join(p["conda"]["channels"]) or "-"))
+    rows += [(t("setup.label.download"), line) for line in download_lines(p["download"], p.get("backend") or {})]
     for w in p["writes"]:
         rows.append((t(f"setup.label.write.{w['what']}"), w["path"]))
     rows.append((t("setup.label.verify"), t(f"setup.verify_mode.{p['verify']}")))
     return rows
+
+
+def download_lines(d: dict[str, Any], backend: dict[str, Any]) -> list[str]:
+    """The conda part (counted by the solve, less what is already here), the measured wheels, the total, and
+    what is not counted."""
+    parts = []
+    if backend.get("name") != "venv":
+        if d.get("conda_packages") is not None:
+            conda = t("setup.label.download_conda", count=d["conda_packages"], size=size_text(d.get("conda_bytes")))
+            if d.get("conda_cached"):
+                conda += t("setup.label.download_conda_cached", count=d["conda_cached"],
+                           size=size_text(d.get("conda_cached_bytes")))
+        else:
+            conda = t("setup.label.download_conda_unsolved")
+        parts.append(conda)
+    sizes = d.get("pip_bytes") or {}
+    if d.get("pip"):
+        packages = ", ".join(f"{r} ({size_text(sizes[r])})" if sizes.get(r) is not None else r for r in d["pip"])
+        parts.append(t("setup.label.download_pip", packages=packages, index=d.get("pip_index_url") or "PyPI"))
+    lines = ["; ".join(parts)] if parts else []
+    if d.get("total_bytes") is not None:
+        lines.append(t("setup.label.download_total", size=size_text(d["total_bytes"])))
+    for item in d.get("not_counted") or []:
+        lines.append(t(f"setup.label.not_counted.{item['what']}", items=", ".join(item.get("items") or [])))
+    return lines
 
 
 def render_text(console: Any, r: SetupResult) -> None:

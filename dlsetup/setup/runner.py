@@ -8,6 +8,7 @@ written before the plan is confirmed (``--yes``, or the one question), and ``--d
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import time
@@ -44,7 +45,7 @@ VERIFY_MODES = ("quick", "default", "full", "none")
 class Options:
     recipe: str = "pytorch"
     env: str = "dl"
-    backend: str = "rattler"
+    backend: str | None = None  # None: the user did not choose (steps.choose_backend decides and says why)
     mirror: str = "none"
     yes: bool = False
     dry_run: bool = False
@@ -53,6 +54,7 @@ class Options:
     python: str | None = None
     verify: str = "quick"
     out: str | None = None  # where the lock file and the report go (default: the state dir)
+    shell: str | None = None  # the shell printed commands are for (default: doctor's choice)
 
 
 def _progress(step: str):
@@ -97,7 +99,8 @@ def run_setup(opts: Options, confirm=None) -> SetupResult:
         raise UsageError("setup.error.bad_verify", mode=opts.verify, known=", ".join(VERIFY_MODES))
     if opts.snapshot and not opts.dry_run:
         raise UsageError("setup.error.snapshot_needs_dry_run")
-    S.check_backend(opts.backend)
+    backend, backend_source, backend_why = S.choose_backend(opts.backend)
+    opts = dataclasses.replace(opts, backend=backend)
     prefix = S.env_prefix(opts.env)
     out_dir = Path(opts.out).expanduser().resolve() if opts.out else state_file(opts.env).parent / opts.env
     result = SetupResult(env=opts.env, prefix=str(prefix), recipe=opts.recipe, backend=opts.backend,
@@ -109,7 +112,8 @@ def run_setup(opts: Options, confirm=None) -> SetupResult:
     # 1. doctor: stop with its fixes when the driver, the GPU or the CUDA loader is broken
     t0 = time.perf_counter()
     with _progress("doctor"):
-        report = S.run_doctor(opts.snapshot)
+        report = S.run_doctor(opts.snapshot, opts.shell)
+    result.shell = report.shell
     blockers = S.driver_steps(report)
     counts = {"error": report.counts.error, "warning": report.counts.warning, "info": report.counts.info}
     if blockers:
@@ -129,7 +133,7 @@ def run_setup(opts: Options, confirm=None) -> SetupResult:
     t0 = time.perf_counter()
     try:
         with _progress("resolve"):
-            spec, rplan = S.resolve_stack(opts.recipe, snapshot=opts.snapshot, python=opts.python)
+            spec, rplan = S.resolve_stack(opts.recipe, snapshot=opts.snapshot, python=opts.python, backend=backend)
     except DlsetupError as exc:
         if exc.exit_code == exitcodes.USAGE:
             raise
@@ -159,7 +163,7 @@ def run_setup(opts: Options, confirm=None) -> SetupResult:
 
     # 4. plan: everything that will be written, downloaded and why; ask once
     t0 = time.perf_counter()
-    lock_path = out_dir / "conda-lock.yml"
+    lock_path = out_dir / S.lock_format(backend)[1]
     report_path = out_dir / "setup-report.html"
     # what decides the environment's content, as it will be fetched (through the mirror when there is one)
     create_inputs = {"recipe": opts.recipe, "conda": spec.conda, "pip": spec.pip,
@@ -169,6 +173,8 @@ def run_setup(opts: Options, confirm=None) -> SetupResult:
     create_digest = inputs_hash(create_inputs)
     create_done = state.finished("create", create_digest) is not None and S.env_exists(prefix)
     if not create_done and os.path.lexists(prefix):
+        if state.steps.get("create"):  # made by an earlier setup whose inputs (backend, versions, mirror) changed
+            raise UsageError("setup.error.env_changed", prefix=str(prefix), env=opts.env)
         raise UsageError("setup.error.env_exists", prefix=str(prefix), env=opts.env)
     plan = {
         "machine_text": rplan.machine_text,
@@ -176,10 +182,10 @@ def run_setup(opts: Options, confirm=None) -> SetupResult:
         "variant": rplan.variant, "cuda": rplan.cuda, "cudnn": rplan.cudnn, "python": rplan.python,
         "frameworks": [{**f, "index_url": choice.torch_index or f["index_url"]} for f in frameworks],
         "reasons": rplan.reasons, "warnings": rplan.warnings,
+        "backend": {"name": backend, "source": backend_source, "why": backend_why},
         "mirror": {"id": choice.mirror, "why": choice.why, "files": choice.files},
         "conda": {"specs": spec.conda, "channels": S.mirrored_channels(spec.channels, choice.mirror)},
-        "download": {"conda_packages": None, "conda_bytes": None, "pip": spec.pip, "pip_bytes": {},
-                     "pip_index_url": choice.torch_index or spec.pip_index_url, "known": False},
+        "download": S.download_plan(spec, backend, choice),
         "writes": [{"what": "env", "path": str(prefix)}, {"what": "lock", "path": str(lock_path)},
                    {"what": "report", "path": str(report_path)}, {"what": "state", "path": result.state_file},
                    *({"what": "mirror", "path": p} for p in choice.files)],
@@ -187,19 +193,21 @@ def run_setup(opts: Options, confirm=None) -> SetupResult:
     }
     result.plan = plan
     if not create_done and not opts.dry_run:
-        try:
-            with _progress("solve"):
-                preview = S.preview_env(opts.env, spec, rplan, backend=opts.backend, offline=opts.offline,
-                                        choice=choice)
-        except DlsetupError as exc:
-            return _failed(run, "plan", exc, t0)
-        if not preview.solved:  # a channel out of reach: say so now rather than ask about a plan that cannot work
-            run.set("plan", FAILED, preview.solve_error or "", {"error": "envs.error.channel_unreachable"}, t0)
-            result.add_note("setup.next.retry")
-            return run.stop(FAILED, exitcodes.FAILED)
-        sizes = S.pip_download_bytes(spec.pip, plan["download"]["pip_index_url"], rplan.python)
-        plan["download"].update(conda_packages=len(preview.packages), known=True,
-                                conda_bytes=S.conda_download_bytes(preview.packages), pip_bytes=sizes)
+        if backend != "venv":  # a venv has no conda part to solve; its wheels are measured below
+            try:
+                with _progress("solve"):
+                    preview = S.preview_env(opts.env, spec, rplan, backend=backend, offline=opts.offline,
+                                            choice=choice)
+            except DlsetupError as exc:
+                return _failed(run, "plan", exc, t0)
+            if not preview.solved:  # a channel out of reach: say so now rather than ask about a plan that cannot work
+                run.set("plan", FAILED, preview.solve_error or "", {"error": "envs.error.channel_unreachable"}, t0)
+                result.add_note("setup.next.retry")
+                return run.stop(FAILED, exitcodes.FAILED)
+            plan["download"].update(S.conda_download(preview.packages))
+        sizes = S.pip_download_bytes(plan["download"]["pip"], plan["download"]["pip_index_url"], rplan.python)
+        plan["download"].update(pip_bytes=sizes, known=True)
+        plan["download"]["total_bytes"] = S.total_bytes(plan["download"])
     if opts.dry_run:
         run.set("plan", DONE, t("setup.plan.dry_run"), {}, t0)
         for name in ("create", "lock", "verify", "report"):
@@ -239,17 +247,18 @@ def run_setup(opts: Options, confirm=None) -> SetupResult:
         try:
             with _progress("create"):
                 created = S.create_env(opts.env, opts.recipe, backend=opts.backend, offline=opts.offline,
-                                       python=opts.python)
+                                       python=opts.python, torch_index=choice.torch_index)
         except DlsetupError as exc:
             return _failed(run, "create", exc, t0)
         data = {"prefix": created.prefix, "conda_packages": len(created.packages),
                 "pip_packages": [f"{p.name}=={p.version}" for p in created.pip_packages],
                 "duration_s": created.duration_s, "activate": created.activate}
         state.record("create", create_digest, data)
-        run.set("create", DONE, t("setup.create.done", prefix=str(prefix), conda=len(created.packages),
-                                  pip=len(created.pip_packages)), data, t0)
-    result.activate = (result.step("create").data.get("activate")
-                       or S.activate_line(opts.env, prefix, opts.backend))
+        key = "setup.create.done_venv" if backend == "venv" else "setup.create.done"
+        run.set("create", DONE, t(key, prefix=str(prefix), conda=len(created.packages), pip=len(created.pip_packages)),
+                data, t0)
+    result.activate_steps = S.activate_steps(opts.env, prefix, backend)
+    result.activate = S.activate_line(result.activate_steps, result.shell)
 
     # 6. the lock file
     t0 = time.perf_counter()
@@ -305,7 +314,7 @@ def run_setup(opts: Options, confirm=None) -> SetupResult:
     run.set("report", DONE, t("setup.report.done", path=written), {"path": written}, t0)
     state.record("verify", verify_digest, vdata)
     if vres.status == "fail":
-        result.next_steps.append(f"dlsetup verify --env {opts.env}")
+        result.next_steps.append(S.command_line(["dlsetup", "verify", "--env", opts.env], result.shell))
         return run.stop(FAILED, exitcodes.FAILED)
     return _finish(run, result)
 

@@ -125,6 +125,8 @@ def test_doctor_text_shows_notes_in_place(cli):
     ("setup", "--dry-run", "--snapshot", str(SNAPSHOTS / "h100-r580.json")),
     ("setup", "--dry-run", "--snapshot", str(SNAPSHOTS / "gtx1080ti-r590.json")),  # blocked by the driver
     ("setup", "--dry-run", "--snapshot", str(SNAPSHOTS / "rtx4090-torch-cpu.json")),
+    ("setup", "--dry-run", "--snapshot", str(SNAPSHOTS / "windows" / "win-rtx3060-laptop-no-driver.json")),
+    ("setup", "--dry-run", "--snapshot", str(SNAPSHOTS / "nodriver-k80-debian12.json")),
 ], ids=lambda a: " ".join(Path(x).name if "/" in x else x for x in a))
 def test_command_json_facts_do_not_depend_on_the_language(cli, args):
     en, zh = both_languages(cli, *args)

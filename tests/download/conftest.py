@@ -18,14 +18,7 @@ def demo_channel(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def demo_wheels(tmp_path_factory) -> list[Path]:
-    d = tmp_path_factory.mktemp("dl-wheels")
-    return [
-        cb.make_wheel(d, "dlsetup-wheel-a", "1.0", requires=["dlsetup-wheel-b>=2"],
-                      modules={"dlsetup_wheel_a/__init__.py": "import sys\n\ndef main():\n    print('wheel-a ok', sys.prefix)\n"},
-                      scripts={"wheel-a": "dlsetup_wheel_a:main"}),
-        cb.make_wheel(d, "dlsetup-wheel-b", "1.0"),
-        cb.make_wheel(d, "dlsetup-wheel-b", "2.1"),
-    ]
+    return cb.demo_wheels(tmp_path_factory.mktemp("dl-wheels"))
 
 
 @pytest.fixture

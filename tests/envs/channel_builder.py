@@ -330,3 +330,14 @@ if __name__ == "__main__":  # build a channel by hand: python tests/envs/channel
     t0 = time.perf_counter()
     out = build_channel(Path(sys.argv[1]), demo_packages())
     print(out, f"{time.perf_counter() - t0:.2f}s")
+
+
+def demo_wheels(d: Path) -> list[Path]:
+    """The small pure wheels the envs and download tests install: a depends on b>=2, and two b versions."""
+    return [
+        make_wheel(d, "dlsetup-wheel-a", "1.0", requires=["dlsetup-wheel-b>=2"],
+                   modules={"dlsetup_wheel_a/__init__.py": "import sys\n\ndef main():\n    print('wheel-a ok', sys.prefix)\n"},
+                   scripts={"wheel-a": "dlsetup_wheel_a:main"}),
+        make_wheel(d, "dlsetup-wheel-b", "1.0"),
+        make_wheel(d, "dlsetup-wheel-b", "2.1"),
+    ]

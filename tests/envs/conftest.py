@@ -29,14 +29,7 @@ def channel_url(channel: Path) -> str:
 
 @pytest.fixture(scope="session")
 def wheels(tmp_path_factory) -> list[Path]:
-    d = tmp_path_factory.mktemp("wheels")
-    return [
-        cb.make_wheel(d, "dlsetup-wheel-a", "1.0", requires=["dlsetup-wheel-b>=2"],
-                      modules={"dlsetup_wheel_a/__init__.py": "import sys\n\ndef main():\n    print('wheel-a ok', sys.prefix)\n"},
-                      scripts={"wheel-a": "dlsetup_wheel_a:main"}),
-        cb.make_wheel(d, "dlsetup-wheel-b", "1.0"),
-        cb.make_wheel(d, "dlsetup-wheel-b", "2.1"),
-    ]
+    return cb.demo_wheels(tmp_path_factory.mktemp("wheels"))
 
 
 @pytest.fixture(scope="session")

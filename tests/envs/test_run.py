@@ -58,14 +58,14 @@ def test_activate_lines_for_each_shell(cli, conda_env):
     bash = cli("env", "activate", "act", "--shell", "bash")
     assert bash.code == 0
     lines = bash.stdout.splitlines()
-    assert lines[0] == f'export PATH={conda_env}/bin"${{PATH:+:$PATH}}"'
+    assert lines[0] == f'export PATH={conda_env}/bin:"$PATH"'
     assert f"export CONDA_PREFIX={conda_env}" in lines and "export MY_VAR='it'\"'\"'s set'" in lines
     assert lines[-1] == f". {conda_env}/etc/conda/activate.d/dlsetup-demo-act.sh"
     fish = cli("env", "activate", "act", "--shell", "fish").stdout.splitlines()
-    assert fish[0] == f"set -gx PATH '{conda_env}/bin' $PATH" and "set -gx MY_VAR 'it\\'s set'" in fish
-    assert fish[-1] == f"source '{conda_env}/etc/conda/activate.d/dlsetup-demo-act.fish'"
+    assert fish[0] == f"set -gx PATH {conda_env}/bin $PATH" and "set -gx MY_VAR 'it\\'s set'" in fish
+    assert fish[-1] == f"source {conda_env}/etc/conda/activate.d/dlsetup-demo-act.fish"
     ps = cli("env", "activate", "act", "--shell", "powershell").stdout.splitlines()
-    assert "$Env:MY_VAR = 'it''s set'" in ps
+    assert "$env:MY_VAR = 'it''s set'" in ps and not any(".sh" in ln or "&&" in ln for ln in ps)
     cmd = cli("env", "activate", "act", "--shell", "cmd").stdout.splitlines()
     assert 'set "MY_VAR=it\'s set"' in cmd and not any(".sh" in ln for ln in cmd)
 
@@ -85,11 +85,15 @@ def test_run_errors(cli):
     assert r.code == 2
 
 
-def test_quote_is_literal_in_each_shell():
-    value = "a b'c\"$HOME%PATH%"
-    assert activation.quote(value, "bash") == "'a b'\"'\"'c\"$HOME%PATH%'"
-    assert activation.quote(value, "fish") == "'a b\\'c\"$HOME%PATH%'"
-    assert activation.quote(value, "powershell") == "'a b''c\"$HOME%PATH%'"
-    assert activation.quote(value, "cmd") == "a b'c\"\"$HOME%%PATH%%"
+def test_activation_has_no_quoting_of_its_own(cli, conda_env):
+    """One renderer: the activation lines are the platform layer's rendering of the activation steps."""
+    from dlsetup.platform.shell import render_all_lines
+
+    assert not hasattr(activation, "quote")
+    act = activation.activation_for(conda_env, "act")
+    for shell in ("bash", "zsh", "fish", "powershell", "cmd"):
+        assert activation.script_lines(act, shell) == render_all_lines(activation.steps(act), shell)
     with pytest.raises(ValueError):
-        activation.quote(value, "tcsh")
+        activation.script_lines(act, "tcsh")
+    doc = __import__("json").loads(cli("--json", "env", "activate", "act", "--shell", "cmd").stdout)
+    assert doc["shell"] == "cmd" and doc["steps"][0]["kind"] == "prepend_path"

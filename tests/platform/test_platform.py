@@ -89,11 +89,13 @@ def test_activation_hint_without_conda_is_for_the_users_shell(monkeypatch):
 
     monkeypatch.setattr(backends, "detect_tools", lambda: [])
     monkeypatch.setattr(platform_mod, "current", lambda: for_os("windows", {"PSModulePath": ""}))
-    hint = RattlerBackend().activate_hint("dl", "C:\\Users\\u\\.conda\\envs\\dl")
+    from dlsetup.platform.shell import join_and
+
+    hint = join_and(RattlerBackend().activate_hint("dl", "C:\\Users\\u\\.conda\\envs\\dl"), "powershell")
     assert hint.startswith("$env:PATH = 'C:\\Users\\u\\.conda\\envs\\dl;")
     assert "\\Library\\bin;" in hint and "\\Scripts;" in hint and hint.endswith("' + $env:PATH")
     monkeypatch.setattr(platform_mod, "current", lambda: for_os("linux", {"SHELL": "/bin/fish"}))
-    assert RattlerBackend().activate_hint("dl", "/home/u/.conda/envs/dl") == \
+    assert join_and(RattlerBackend().activate_hint("dl", "/home/u/.conda/envs/dl"), "fish") == \
         "set -gx PATH /home/u/.conda/envs/dl/bin $PATH"
 
 

@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import re
 import shutil
-import subprocess
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
+from tests.chromium import chromium, headless
 from tests.report.snapgen import generate
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "snapshots"
 SNAPSHOTS = sorted(FIXTURES.glob("*.json"))
 # Read at import: the autouse isolation fixture removes DLSETUP_* variables before each test runs.
-REQUIRE_CHROMIUM = os.environ.get("DLSETUP_REQUIRE_CHROMIUM") == "1"
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
@@ -212,21 +210,6 @@ PROBE = """
 """
 
 
-def chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        path = shutil.which(name)
-        if path:
-            return path
-    if REQUIRE_CHROMIUM:
-        pytest.fail("DLSETUP_REQUIRE_CHROMIUM=1 but no chromium on PATH (apt-get install chromium)")
-    pytest.skip("chromium is not installed (apt-get install chromium)")
-
-
-def headless(browser: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    argv = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-            f"--user-data-dir={tmp_path / 'chromium-profile'}", "--virtual-time-budget=5000", *args]
-    return subprocess.run(argv, capture_output=True, text=True, timeout=120)
 
 
 @pytest.mark.timeout(300)

@@ -69,7 +69,11 @@ def lab_mirror(lab_root, tmp_path, isolated_env, isolated_rattler_cache, cli):
     for f in frameworks:
         files = {f"{f['name']}_dlsetup_stand_in.pth": real_site + "\n"} if f["name"] == "torch" else None
         wheels.append(build_wheel(tmp_path / "wheels", f["name"], f"{f['version']}+cpu", tag=tag, files=files))
-    cb.write_simple_index(root, wheels)  # /simple/ and /files/
+    # what --backend venv takes from PyPI instead of the channel: the recipe's conda part under its PyPI names
+    # (stand-ins that add no importable package, so the real numpy behind the torch stand-in stays visible)
+    pypi = [cb.make_wheel(tmp_path / "pypi", name, "1.0", modules={f"dlsetup_stand_in_{name.replace('-', '_')}.py": ""})
+            for name in ("numpy", "pandas", "matplotlib", "opencv-python")]
+    cb.write_simple_index(root, wheels + pypi)  # /simple/ and /files/
     torch_root = root / "torch" / "whl"
     cb.write_simple_index(torch_root, wheels)
     (torch_root / "simple").rename(torch_root / "cpu")  # upstream layout: /whl/cpu/torch/

@@ -54,6 +54,12 @@ def test_end_to_end_through_the_lab_mirror(cli, lab_mirror, isolated_env):
     assert plan["download"]["known"] and plan["download"]["conda_packages"] == create["data"]["conda_packages"] >= 6
     assert plan["download"]["conda_bytes"] > 100_000
     assert plan["download"]["pip_bytes"] == lab_mirror["sizes"]  # the wheels pip then downloaded, measured before
+    # a fresh package cache: every conda package comes over the network, counted with the wheels; their own
+    # dependencies are said not to be
+    d = plan["download"]
+    assert d["conda_cached"] == 0 and d["total_bytes"] == d["conda_bytes"] + sum(lab_mirror["sizes"].values())
+    assert {"what": "pip_dependencies", "items": []} in d["not_counted"]
+    assert plan["backend"]["name"] == "rattler" and plan["backend"]["source"] == "default"
     # the mirror went into the user's pip and conda configuration
     assert (isolated_env / ".condarc").read_text().count(lab_mirror["url"]) >= 1
     assert lab_mirror["url"] in (isolated_env / ".config/pip/pip.conf").read_text()
@@ -288,7 +294,7 @@ def _report_renders(page: Path, doc: dict, tmp: Path) -> None:
     import html as html_mod
     import re
 
-    from tests.report.test_report import chromium, headless
+    from tests.chromium import chromium, headless
 
     browser = chromium()
     probed = tmp / "setup-probed.html"

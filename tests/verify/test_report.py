@@ -5,21 +5,17 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import re
-import shutil
-import subprocess
-from pathlib import Path
 
 import pytest
 
+from tests.chromium import chromium, headless
 from tests.verify.conftest import stage
 
 # The shared session fixtures (a cold C++ build, one default run) may land in any test's setup.
 pytestmark = [pytest.mark.torch, pytest.mark.timeout(900)]
 
 # Read at import: the autouse isolation fixture removes DLSETUP_* variables before each test runs.
-REQUIRE_CHROMIUM = os.environ.get("DLSETUP_REQUIRE_CHROMIUM") == "1"
 
 PROBE = """
 <script>
@@ -63,21 +59,6 @@ def shown_number(text: str) -> float:
     return float(text.replace("%", "").replace(" s", "").strip())
 
 
-def chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        path = shutil.which(name)
-        if path:
-            return path
-    if REQUIRE_CHROMIUM:
-        pytest.fail("DLSETUP_REQUIRE_CHROMIUM=1 but no chromium on PATH (apt-get install chromium)")
-    pytest.skip("chromium is not installed (apt-get install chromium)")
-
-
-def headless(browser: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    argv = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
-            f"--user-data-dir={tmp_path / 'chromium-profile'}", "--virtual-time-budget=5000", *args]
-    return subprocess.run(argv, capture_output=True, text=True, timeout=120)
 
 
 def test_report_is_self_contained_and_embeds_the_json(default_run):

@@ -179,7 +179,7 @@ def _no_driver_windows(snap: Snapshot, pci: list[dict]) -> Finding:
                                                                 _nvml_evidence(snap)],
                    commands=advice.commands_for(snap, request), cause_key="cause_windows", fix_key="fix_windows",
                    min_driver=floor or "528.33", build=build,
-                   data={"build": advice.build_facts(snap, request)})
+                   data={**plan.data, "build": advice.build_facts(snap, request)})
 
 
 def _nvml_evidence(snap: Snapshot) -> str:

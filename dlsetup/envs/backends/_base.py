@@ -68,6 +68,9 @@ class Backend(ABC):
 
         return locking.lock(files, platforms, out, cuda=cuda, pip_index_url=pip_index_url, pypi_mapping=pypi_mapping)
 
-    def activate_hint(self, name: str | None, prefix: Path) -> str:
-        """How to use the environment afterwards."""
-        return f"conda activate {name or prefix}"
+    def activate_hint(self, name: str | None, prefix: Path) -> list:
+        """How to use the environment afterwards, as commands (platform.shell ``Cmd``/``Step``) the result
+        writes for the user's shell."""
+        from dlsetup.platform.shell import Cmd
+
+        return [Cmd(["conda", "activate", str(name or prefix)])]

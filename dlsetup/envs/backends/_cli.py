@@ -225,7 +225,7 @@ class CliBackend(Backend):
                 self._cleanup(req.name, req.prefix, existed)
             raise
         result.registered = True
-        result.activate = self.activate_hint(req.name, Path(result.prefix))
+        result.set_activation(self.activate_hint(req.name, Path(result.prefix)))
         result.duration_s = round(time.perf_counter() - start, 3)
         return result
 
@@ -263,7 +263,7 @@ class CliBackend(Backend):
             self._cleanup(req.name, req.prefix, existed)
             raise
         result.registered = True
-        result.activate = self.activate_hint(req.name, Path(result.prefix))
+        result.set_activation(self.activate_hint(req.name, Path(result.prefix)))
         result.duration_s = round(time.perf_counter() - start, 3)
         return result
 
@@ -299,7 +299,7 @@ class CliBackend(Backend):
             self._cleanup(name, prefix, existed)
             raise
         result.registered = True
-        result.activate = self.activate_hint(name, Path(result.prefix))
+        result.set_activation(self.activate_hint(name, Path(result.prefix)))
         result.duration_s = round(time.perf_counter() - start, 3)
         return result
 
@@ -357,8 +357,10 @@ class CliBackend(Backend):
                                     created=d.get("created") or history.created_time(p)))
         return out
 
-    def activate_hint(self, name: str | None, prefix: Path) -> str:
-        return f"{self.kind} activate {name or prefix}"
+    def activate_hint(self, name: str | None, prefix: Path) -> list:
+        from dlsetup.platform.shell import Cmd
+
+        return [Cmd([self.kind, "activate", str(name or prefix)])]
 
 
 def yaml_from_export_json(doc: dict, prefix: Path) -> str:

@@ -97,7 +97,7 @@ class RattlerBackend(Backend):
             st.commit()
         locations.register(req.prefix)
         result.registered = True
-        result.activate = self.activate_hint(req.name, req.prefix)
+        result.set_activation(self.activate_hint(req.name, req.prefix))
         result.duration_s = round(time.perf_counter() - start, 3)
         return result
 
@@ -158,7 +158,7 @@ class RattlerBackend(Backend):
             st.commit()
         locations.register(req.prefix)
         result.registered = True
-        result.activate = self.activate_hint(req.name, req.prefix)
+        result.set_activation(self.activate_hint(req.name, req.prefix))
         result.duration_s = round(time.perf_counter() - start, 3)
         return result
 
@@ -190,7 +190,7 @@ class RattlerBackend(Backend):
             st.commit()
         locations.register(prefix)
         result.registered = True
-        result.activate = self.activate_hint(name, prefix)
+        result.set_activation(self.activate_hint(name, prefix))
         result.duration_s = round(time.perf_counter() - start, 3)
         return result
 
@@ -254,18 +254,15 @@ class RattlerBackend(Backend):
                                     created=history.created_time(prefix)))
         return out
 
-    def activate_hint(self, name: str | None, prefix: Path) -> str:
+    def activate_hint(self, name: str | None, prefix: Path) -> list:
         from dlsetup.envs.backends import detect_tools
         from dlsetup.platform import current
-        from dlsetup.platform.shell import Cmd, detect_shell, prepend_path, render
+        from dlsetup.platform.shell import Cmd, prepend_path
 
-        plat = current()
-        shell = detect_shell(plat)
         tools = detect_tools()
         if tools:
             tool = tools[0]
-            return render(Cmd(["conda" if tool.kind == "conda" else tool.kind, "activate", name or str(prefix)]), shell)
+            return [Cmd(["conda" if tool.kind == "conda" else tool.kind, "activate", str(name or prefix)])]
         # No conda: put the environment's folders on PATH the way activation would (Windows: the prefix,
-        # Library\bin, Scripts; elsewhere bin), in the user's shell.
-        dirs = plat.interpreter_layout(str(prefix), conda=True)["path_dirs"]
-        return render(prepend_path(*dirs), shell)
+        # Library\bin, Scripts; elsewhere bin); the result writes it for the user's shell.
+        return [prepend_path(*current().interpreter_layout(str(prefix), conda=True)["path_dirs"])]

@@ -266,7 +266,7 @@ class VenvBackend(Backend):
         if name is None:
             _register(prefix)
         result.registered = True
-        result.activate = self.activate_hint(name, prefix)
+        result.set_activation(self.activate_hint(name, prefix))
         if not result.pip_packages:
             result.pip_packages = self.installed(prefix)
 
@@ -472,8 +472,13 @@ class VenvBackend(Backend):
 
         return RattlerBackend().list()
 
-    def activate_hint(self, name: str | None, prefix: Path) -> str:
-        return f"dlsetup run -n {name or prefix} python  (or: source {prefix}/bin/activate)"
+    def activate_hint(self, name: str | None, prefix: Path) -> list:
+        """The venv's own activation script for the shell (``Scripts\\Activate.ps1`` / ``activate.bat`` on
+        Windows, ``bin/activate`` elsewhere); ``dlsetup run -n NAME ...`` works without activating."""
+        from dlsetup.platform import current
+        from dlsetup.platform.shell import activate_venv
+
+        return [activate_venv(str(prefix), current().os)]
 
 
 # ------------------------------------------------------------------------------------------- pylock

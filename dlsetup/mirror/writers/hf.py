@@ -18,16 +18,12 @@ SNIPPET_HEADER = (
 )
 
 
-def _quote(value: str) -> str:
-    import shlex
-
-    return shlex.quote(value)
-
-
 def apply_snippet(text: str | None, ctx: Context, report: Report) -> str | None:
     m = ctx.mirror
     assert m is not None and m.hf
-    new = SNIPPET_HEADER.format(path=report.path) + f"export HF_ENDPOINT={_quote(m.hf)}\n"
+    from dlsetup.platform.shell import render, set_env
+
+    new = SNIPPET_HEADER.format(path=report.path) + render(set_env("HF_ENDPOINT", m.hf), "bash") + "\n"
     if new != text:
         report.change(f"export HF_ENDPOINT={m.hf}")
     report.note("mirror.note.hf_source", path=str(report.path))
