@@ -168,10 +168,10 @@ def render_commands(findings: list[Finding], shell: str, snapshot_file: str | No
     """The one place fix commands become text: argument lists and shell steps, for ``shell``; the remarks
     between them become notes (their key and parameters, with the text in the language shown)."""
     from dlsetup.i18n import t
-    from dlsetup.platform.shell import render_all_lines
+    from dlsetup.platform.shell import render_with_notes
 
     for f in findings:
-        f.commands, notes = render_all_lines(f.commands, shell, snapshot_file=snapshot_file)
+        f.commands, notes = render_with_notes(f.commands, shell, snapshot_file=snapshot_file)
         f.notes = [{**n, "text": t(n["id"], **n["params"])} for n in notes]
 
 

@@ -402,8 +402,16 @@ def shell_for(target_os: str, *, here=None) -> str:
     return "powershell" if target == "windows" else "bash"
 
 
-def render_all_lines(commands: Sequence[object], shell: str, *,
-                     snapshot_file: str | None = None) -> tuple[list[str], list[dict]]:
+def render_all_lines(commands: Sequence[object], shell: str, *, snapshot_file: str | None = None) -> list[str]:
+    """The lines of :func:`render_with_notes` (for lists that hold no :class:`Note`)."""
+    lines, notes = render_with_notes(commands, shell, snapshot_file=snapshot_file)
+    if notes:
+        raise ValueError("these commands carry notes: use render_with_notes")
+    return lines
+
+
+def render_with_notes(commands: Sequence[object], shell: str, *,
+                      snapshot_file: str | None = None) -> tuple[list[str], list[dict]]:
     """A fix's commands (``Cmd``, ``Step``, literal command text, or ``Note`` remarks between them) as
     (lines for ``shell``, notes). Each note is ``{"at": i, "id": key, "params": {...}}``: it stands before
     line ``i`` (``i == len(lines)`` after the last); the renderer translates it.
