@@ -95,9 +95,20 @@ def _set_verbose(ctx: click.Context, param: click.Parameter, value: int) -> int:
 
     settings.verbose = max(settings.verbose, value or 0)
     # Every command with common_options passes here; the deepest one names the command for error documents.
-    path = ctx.command_path.split(" ", 1)
-    settings.command = path[1] if len(path) > 1 else settings.command
+    settings.command = document_name(ctx) or settings.command
     return value
+
+
+def document_name(ctx: click.Context | None) -> str | None:
+    """The ``command`` of the JSON documents of the command ``ctx`` runs, the same in success and error
+    documents: its path without the program name; a hidden command that its group runs by default (``mirror
+    NAME`` runs ``mirror apply``) is named as the user typed it, by its group."""
+    words: list[str] = []
+    while ctx is not None and ctx.parent is not None:
+        if not (getattr(ctx.command, "hidden", False) and not words):
+            words.insert(0, ctx.info_name or ctx.command.name or "")
+        ctx = ctx.parent
+    return " ".join(w for w in words if w) or None
 
 
 def _set_quiet(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
@@ -162,6 +173,17 @@ def _command_name(argv: list[str]) -> str:
     return "dlsetup"
 
 
+def _click_error_document(exc: click.ClickException, args: list[str]) -> None:
+    """With --json, a usage error click found (an unknown option, a bad value) is an error document too."""
+    from dlsetup.output import settings, write_json
+
+    if not (settings.json or "--json" in args[: args.index("--") if "--" in args else len(args)]):
+        return
+    ctx = getattr(exc, "ctx", None)
+    write_json({"schema_version": 1, "command": document_name(ctx) or _command_name(args),
+                "exit_code": exc.exit_code, "error": {"code": "usage", "message": exc.format_message()}})
+
+
 def _os_ui_language() -> str | None:
     """The user's UI language as the OS tells it (Windows; None elsewhere), asked only when no variable says."""
     from dlsetup.platform import current
@@ -206,6 +228,7 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Exit as exc:
         code = exc.exit_code
     except click.ClickException as exc:
+        _click_error_document(exc, args)
         exc.show()
         code = exc.exit_code
     except click.exceptions.Abort:

@@ -14,6 +14,15 @@ from typing import Any
 
 SCHEMA_VERSION = 1
 
+# Keys whose values are text for people, written in the language asked (--lang). Every other value in a JSON
+# document is a fact (ids, severities, data, commands, argv, versions, paths) and is the same in every
+# language; tests/core/test_json_language.py holds every command to that. Keep this list small: a new
+# human-text key belongs here only when it carries no fact that is not also somewhere else in the document.
+HUMAN_TEXT_FIELDS = frozenset({
+    "title", "cause", "fix", "evidence", "message", "summary", "text", "detail", "why", "description",
+    "machine_text",
+})
+
 
 @dataclasses.dataclass(frozen=True)
 class Result:

@@ -63,6 +63,20 @@ def summary_for(snap: Snapshot, request: str = "torch", *, no_gpu: bool = False)
     return "`" + " ".join(resolve_command(snap, request, no_gpu=no_gpu).argv) + "`"
 
 
+def build_facts(snap: Snapshot, request: str = "torch", *, no_gpu: bool = False) -> dict | None:
+    """The build the resolver picked, as language-neutral data for a finding's ``data`` (the summary line is
+    text for people): name, version, variant and index; None when the resolver has no build."""
+    from dlsetup.util.redact import redact_url
+
+    advice = build_advice(snap, request, no_gpu=no_gpu)
+    main = advice.packages[0] if advice and advice.packages else None
+    if not main:
+        return None
+    index = main.get("index_url")
+    return {"name": main.get("name"), "version": main.get("version"), "variant": main.get("variant"),
+            "index_url": redact_url(index) if index else None}
+
+
 def resolve_command(snap: Snapshot, request: str, *, no_gpu: bool = False, snapshot_file: str | None = None) -> Cmd:
     argv = ["dlsetup", "resolve", *request.split()]
     if no_gpu:

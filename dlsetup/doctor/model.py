@@ -1,8 +1,9 @@
 """What doctor computes: findings and the report the command renders as text or JSON.
 
 A :class:`Finding` is one problem (or one note) with the facts that show it, the cause and the exact
-fix. Its texts are already translated (the catalog is ``dlsetup/messages/doctor.*.json``); the
-commands in ``commands`` are data and never translated.
+fix. Its texts (title, evidence, cause, fix, each note's ``text``) follow ``--lang`` (the catalog is
+``dlsetup/messages/doctor.*.json``); everything else (id, severity, data, commands, notes' ids and
+parameters) is the same in every language.
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ class Finding:
     # The exact commands of the fix, in order: checks give argument lists (Cmd) and shell steps (Step);
     # doctor.runner.render_commands turns them into lines for the user's shell before anything prints.
     commands: list[Any] = field(default_factory=list)
+    # Remarks between the commands ("if that fails: ..."): {"at": i, "id": key, "params": {...}, "text": ...},
+    # shown before commands[i]; only "text" is translated.
+    notes: list[dict[str, Any]] = field(default_factory=list)
     check: str = ""  # the check that produced it (``module.function``)
     data: dict[str, Any] = field(default_factory=dict)  # machine-readable facts behind the texts
 

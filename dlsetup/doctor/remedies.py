@@ -1,27 +1,27 @@
 """Fix commands several checks share (driver installs, loader-path edits).
 
-Commands are data and never translated; only the ``# ...`` comment lines between them are (``doctor.cmd.*``).
+Commands are data and never translated; a remark between them is a :class:`Note` (a ``doctor.cmd.*`` key and
+its parameters), translated only when it is shown.
 """
 
 from __future__ import annotations
 
 from dlsetup.doctor import facts
-from dlsetup.i18n import t
 from dlsetup.platform import for_snapshot
-from dlsetup.platform.shell import Cmd, Step, persist_env, set_env, unset_env
+from dlsetup.platform.shell import Cmd, Note, Step, persist_env, set_env, unset_env
 from dlsetup.probe.model import Snapshot
 
 _UBUNTU_LIKE = ("ubuntu", "pop", "linuxmint", "elementary", "zorin", "neon")
 _FEDORA_LIKE = ("fedora", "nobara")
 
 
-def driver_install(snap: Snapshot, branch: str | None = None) -> list[str]:
+def driver_install(snap: Snapshot, branch: str | None = None) -> list[str | Note]:
     """Commands that install an NVIDIA driver (of ``branch``, e.g. ``"580"``, when given) on this distro.
 
     Empty when the distro has no simple packaged route: the fix text then points at NVIDIA's site.
     """
     if snap.system.os == "windows" and not snap.system.wsl:
-        return [t("doctor.cmd.windows_driver")]
+        return [Note("doctor.cmd.windows_driver")]
     if snap.system.wsl or snap.system.os != "linux":
         return []  # the driver is installed on the Windows host (or by the vendor on macOS)
     distro = facts.distro_id(snap)
@@ -36,11 +36,11 @@ def driver_install(snap: Snapshot, branch: str | None = None) -> list[str]:
     return []
 
 
-def reboot_or_reload() -> list[str]:
+def reboot_or_reload() -> list[str | Note]:
     """After a driver update: reboot, or unload and reload the kernel modules (no GPU process running)."""
     return [
         "sudo reboot",
-        t("doctor.cmd.reload_modules",
+        Note("doctor.cmd.reload_modules",
           command="sudo rmmod nvidia_uvm nvidia_drm nvidia_modeset nvidia && sudo modprobe nvidia"),
     ]
 

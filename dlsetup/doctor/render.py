@@ -140,8 +140,10 @@ def _finding(console: Any, f: Finding, escape, verbose: int) -> None:
         rows.append((t("doctor.label.evidence") if i == 0 else "", e, ""))
     rows.append((t("doctor.label.cause"), f.cause, ""))
     rows.append((t("doctor.label.fix"), f.fix, ""))
-    for cmd in f.commands:
-        rows.append(("", cmd if cmd.startswith("#") else "$ " + cmd, "dim" if cmd.startswith("#") else "cyan"))
+    for i in range(len(f.commands) + 1):
+        rows += [("", "# " + n["text"], "dim") for n in f.notes if n.get("at") == i]
+        if i < len(f.commands):
+            rows.append(("", "$ " + f.commands[i], "cyan"))
     if verbose:
         rows.append(("", t("doctor.label.check", check=f.check), "dim"))
     _label_rows(console, rows, indent=len(_INDENT), escape=escape)

@@ -165,11 +165,14 @@ def machine_summary(snap: Snapshot) -> MachineSummary:
 
 
 def render_commands(findings: list[Finding], shell: str, snapshot_file: str | None = None) -> None:
-    """The one place fix commands become text: argument lists and shell steps, for ``shell``."""
-    from dlsetup.platform.shell import render_all_lines
+    """The one place fix commands become text: argument lists and shell steps, for ``shell``; the remarks
+    between them become notes (their key and parameters, with the text in the language shown)."""
+    from dlsetup.i18n import t
+    from dlsetup.platform.shell import render_with_notes
 
     for f in findings:
-        f.commands = render_all_lines(f.commands, shell, snapshot_file=snapshot_file)
+        f.commands, notes = render_with_notes(f.commands, shell, snapshot_file=snapshot_file)
+        f.notes = [{**n, "text": t(n["id"], **n["params"])} for n in notes]
 
 
 def diagnose(snap: Snapshot, *, strict: bool = False, source: str = "live", probe_ms: float = 0.0,

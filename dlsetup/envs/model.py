@@ -47,7 +47,9 @@ class RecipePlan:
 
     recipe: str
     description: str
-    machine: str  # one line: "linux x86_64, no NVIDIA GPU" / "linux x86_64, RTX 4090 (8.9), driver 550.54.14"
+    # one line for people, in the language shown (the facts are in the fields below and in the snapshot):
+    # "linux x86_64, no NVIDIA GPU" / "linux x86_64, RTX 4090 (8.9), driver 550.54.14"
+    machine_text: str
     python: str | None = None
     variant: str | None = None  # "cpu", "cu126", ...
     cuda: str | None = None

@@ -142,7 +142,7 @@ def plan(name: str, *, python: str | None = None, snapshot=None, snapshot_path: 
     from dlsetup.result import to_jsonable
 
     variant = next((p.variant for p in packages if p.variant), None)
-    rplan = RecipePlan(recipe=name, description=recipe["description"], machine=desc, python=py, variant=variant,
+    rplan = RecipePlan(recipe=name, description=recipe["description"], machine_text=desc, python=py, variant=variant,
                        cuda=resolution.cuda, cudnn=resolution.cudnn,
                        frameworks=[to_jsonable(p) for p in packages],
                        reasons=[{"text": r.text, "source": r.source} for r in resolution.reasons],

@@ -31,7 +31,7 @@ def create(console, r: CreateResult) -> None:
     _p(console, t(head_key, prefix=r.prefix, backend=r.backend))
     if r.recipe is not None:
         plan = r.recipe
-        _p(console, t("envs.label.recipe", recipe=plan.recipe, machine=plan.machine))
+        _p(console, t("envs.label.recipe", recipe=plan.recipe, machine=plan.machine_text))
         if plan.snapshot:
             _p(console, "  " + t("envs.label.snapshot", path=plan.snapshot))
         for fw in plan.frameworks:

@@ -83,7 +83,7 @@ def run(req: DownloadRequest) -> bundle.BundleResult:
         target.python = rplan.python or target.python
         if rplan.cuda and target.cuda is None and machine is not None and machine.gpu_machine:
             target.cuda = machine.cuda_driver
-        target.machine = rplan.machine
+        target.machine = rplan.machine_text
     elif req.file:
         path = Path(req.file).expanduser()
         if path.name.endswith(".toml") and "pylock" in path.name:

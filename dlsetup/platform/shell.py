@@ -65,6 +65,19 @@ class Step:
         return {"step": self.kind, "name": self.name, "value": self.value}
 
 
+@dataclass(frozen=True)
+class Note:
+    """A remark between commands ("if that fails:", "on the host:"): a message key and its parameters, never
+    text. It is translated only when shown, so a fix's commands are the same facts in every language."""
+
+    key: str
+    params: tuple[tuple[str, str], ...] = ()
+
+    def __init__(self, key: str, **params: object) -> None:
+        object.__setattr__(self, "key", key)
+        object.__setattr__(self, "params", tuple((k, str(v)) for k, v in params.items()))
+
+
 Command = Cmd | Step
 
 
@@ -390,12 +403,26 @@ def shell_for(target_os: str, *, here=None) -> str:
 
 
 def render_all_lines(commands: Sequence[object], shell: str, *, snapshot_file: str | None = None) -> list[str]:
-    """A fix's commands (``Cmd``, ``Step`` or literal text; ``# ...`` is a note the renderer shows as one)
-    as lines for ``shell``.
+    """The lines of :func:`render_with_notes` (for lists that hold no :class:`Note`)."""
+    lines, notes = render_with_notes(commands, shell, snapshot_file=snapshot_file)
+    if notes:
+        raise ValueError("these commands carry notes: use render_with_notes")
+    return lines
+
+
+def render_with_notes(commands: Sequence[object], shell: str, *,
+                      snapshot_file: str | None = None) -> tuple[list[str], list[dict]]:
+    """A fix's commands (``Cmd``, ``Step``, literal command text, or ``Note`` remarks between them) as
+    (lines for ``shell``, notes). Each note is ``{"at": i, "id": key, "params": {...}}``: it stands before
+    line ``i`` (``i == len(lines)`` after the last); the renderer translates it.
     ``--snapshot FILE`` placeholders get the snapshot's real file name."""
     lines: list[str] = []
+    notes: list[dict] = []
     for c in commands:
-        if isinstance(c, str):  # literal text; "# ..." lines are notes between commands, shown as notes
+        if isinstance(c, Note):
+            notes.append({"at": len(lines), "id": c.key, "params": dict(c.params)})
+            continue
+        if isinstance(c, str):  # a literal command line
             lines.append(c)
             continue
         if snapshot_file and isinstance(c, Cmd) and "FILE" in c.argv:
@@ -405,4 +432,4 @@ def render_all_lines(commands: Sequence[object], shell: str, *, snapshot_file: s
                 argv[i] = snapshot_file
                 c = Cmd(argv, c.env)
         lines.extend(render_lines(c, shell))  # type: ignore[arg-type]
-    return lines
+    return lines, notes

@@ -97,14 +97,20 @@ def _causes(diagnosed: list[tuple[str, object]]) -> list[Cause]:
             entry["titles"][printable(f.title, 400)] += 1
             if name not in entry["machines"]:
                 entry["machines"].append(name)
-            key = (printable(f.fix, 2000), tuple(printable(c, 500) for c in f.commands))
+            notes = tuple((n.get("at"), printable(n.get("id"), 80), printable(n.get("text"), 500),
+                           tuple(sorted((printable(k, 80), printable(v, 500)) for k, v in n.get("params", {}).items())))
+                          for n in f.notes)
+            key = (printable(f.fix, 2000), tuple(printable(c, 500) for c in f.commands), notes)
             machines = entry["fixes"].setdefault(key, [])
             if name not in machines:
                 machines.append(name)
     causes = [
         Cause(id=fid, severity=e["severity"], group=e["group"], title=e["titles"].most_common(1)[0][0],
               count=len(e["machines"]), machines=e["machines"],
-              fixes=sorted((FixVariant(fix=k[0], commands=list(k[1]), machines=v) for k, v in e["fixes"].items()),
+              fixes=sorted((FixVariant(fix=k[0], commands=list(k[1]), machines=v,
+                                       notes=[{"at": at, "id": nid, "params": dict(params), "text": text}
+                                              for at, nid, text, params in k[2]])
+                            for k, v in e["fixes"].items()),
                            key=lambda v: -len(v.machines)))
         for fid, e in by_id.items()
     ]

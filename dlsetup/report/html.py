@@ -115,8 +115,8 @@ def render_html(o: Overview, doc: dict[str, Any]) -> str:
                 label = t("report.label.fix") if len(c.fixes) == 1 else t("report.label.fix_for",
                                                                             names=", ".join(v.machines))
                 w(f'<div class="fix"><strong>{_e(label)}:</strong> {_e(v.fix)}')
-                for cmd in v.commands:
-                    w(f"<div><code>$ {_e(cmd)}</code></div>")
+                for kind, line in v.lines():
+                    w(f'<div class="note"># {_e(line)}</div>' if kind == "note" else f"<div><code>$ {_e(line)}</code></div>")
                 w("</div>")
             w("</div>")
         w("</div>")

@@ -34,6 +34,16 @@ class FixVariant:
     fix: str
     commands: list[str]
     machines: list[str]
+    notes: list[dict] = field(default_factory=list)  # doctor's remarks between the commands (Finding.notes)
+
+    def lines(self) -> list[tuple[str, str]]:
+        """("note", text) and ("command", line) in the order they are shown."""
+        out: list[tuple[str, str]] = []
+        for i in range(len(self.commands) + 1):
+            out += [("note", str(n.get("text") or "")) for n in self.notes if n.get("at") == i]
+            if i < len(self.commands):
+                out.append(("command", self.commands[i]))
+        return out
 
 
 @dataclass

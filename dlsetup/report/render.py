@@ -65,8 +65,11 @@ def render_text(console: Any, o: Overview) -> None:
                 label = t("report.label.fix") if len(c.fixes) == 1 else t("report.label.fix_for",
                                                                             names=_names(v.machines))
                 console.print(f"      [bold]{escape(label)}:[/bold] {escape(v.fix)}")
-                for cmd in v.commands:
-                    console.print(f"        [cyan]$ {escape(cmd)}[/cyan]")
+                for kind, line in v.lines():
+                    if kind == "note":
+                        console.print(f"        [dim]# {escape(line)}[/dim]")
+                    else:
+                        console.print(f"        [cyan]$ {escape(line)}[/cyan]")
         console.print()
     elif o.machines:
         console.print(f"[green]{escape(t('report.label.no_causes'))}[/green]")

@@ -45,6 +45,9 @@ class SetupResult:
     steps: list[Step]
     plan: dict[str, Any] = field(default_factory=dict)
     next_steps: list[str] = field(default_factory=list)  # commands to run next (driver fix, or the activate line)
+    # remarks between them ("then run dlsetup setup again"): {"at": i, "id": key, "params": {...}, "text": ...},
+    # shown before next_steps[i]; only "text" follows --lang
+    next_notes: list[dict[str, Any]] = field(default_factory=list)
     activate: str | None = None  # activate_steps, written for ``shell``
     activate_steps: list = field(default_factory=list)  # platform.shell Cmd/Step
     shell: str = "bash"  # the shell next_steps and activate are written for
@@ -52,6 +55,12 @@ class SetupResult:
     report: str | None = None
     state_file: str | None = None
     exit_code: int = 0
+
+    def add_note(self, key: str, **params: Any) -> None:
+        """A remark after the next steps so far (its text in the language shown; key and params are the facts)."""
+        from dlsetup.i18n import t
+
+        self.next_notes.append({"at": len(self.next_steps), "id": key, "params": params, "text": t(key, **params)})
 
     def step(self, name: str) -> Step | None:
         return next((s for s in self.steps if s.name == name), None)

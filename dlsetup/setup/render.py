@@ -28,7 +28,7 @@ def plan_lines(r: SetupResult) -> list[tuple[str, str]]:
     p = r.plan
     if not p:
         return []
-    rows = [(t("setup.label.machine"), p["machine"])]
+    rows = [(t("setup.label.machine"), p["machine_text"])]
     if p.get("driver"):
         rows.append((t("setup.label.driver"), f"{p['driver']}" + (f" (CUDA {p['cuda_driver']})" if p.get("cuda_driver")
                                                                     else "")))
@@ -99,11 +99,15 @@ def render_text(console: Any, r: SetupResult) -> None:
         lw = max(len(label) for label, _ in rows)
         for label, value in rows:
             console.print(f"  {escape(label.ljust(lw))}  {escape(str(value))}")
-    if r.next_steps:
+    if r.next_steps or r.next_notes:
         console.print()
         console.print(f"[bold]{escape(t('setup.label.next'))}[/bold]")
-        for line in r.next_steps:
-            console.print(f"  [cyan]{escape(line)}[/cyan]")
+        for i in range(len(r.next_steps) + 1):
+            for n in r.next_notes:
+                if n.get("at") == i:
+                    console.print(f"  [dim]# {escape(str(n.get('text') or ''))}[/dim]")
+            if i < len(r.next_steps):
+                console.print(f"  [cyan]{escape(r.next_steps[i])}[/cyan]")
     if r.outcome:  # empty while the plan is shown with the question
         console.print()
         console.print(escape(t(f"setup.outcome.{r.outcome}", env=r.env)))

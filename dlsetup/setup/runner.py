@@ -120,9 +120,11 @@ def run_setup(opts: Options, confirm=None) -> SetupResult:
         run.set("doctor", BLOCKED, t("setup.doctor.blocked", count=len(blockers)),
                 {"counts": counts, "blocking": blockers}, t0)
         for b in blockers:
-            result.next_steps += b["commands"] + b["instructions"]
+            base = len(result.next_steps)
+            result.next_notes += [{**n, "at": base + n["at"]} for n in b["notes"]]
+            result.next_steps += b["commands"]
         reboot = any(b["reboot"] for b in blockers)
-        result.next_steps.append(t("setup.next.again_after_reboot" if reboot else "setup.next.again"))
+        result.add_note("setup.next.again_after_reboot" if reboot else "setup.next.again")
         return run.stop(BLOCKED, exitcodes.FAILED)
     run.set("doctor", DONE, t("setup.doctor.ok", errors=counts["error"], warnings=counts["warning"],
                                 notes=counts["info"]), {"counts": counts, "findings": [f.id for f in report.findings]}, t0)
@@ -175,7 +177,7 @@ def run_setup(opts: Options, confirm=None) -> SetupResult:
             raise UsageError("setup.error.env_changed", prefix=str(prefix), env=opts.env)
         raise UsageError("setup.error.env_exists", prefix=str(prefix), env=opts.env)
     plan = {
-        "machine": rplan.machine,
+        "machine_text": rplan.machine_text,
         "driver": report.machine.driver_version, "cuda_driver": report.machine.cuda_driver_version,
         "variant": rplan.variant, "cuda": rplan.cuda, "cudnn": rplan.cudnn, "python": rplan.python,
         "frameworks": [{**f, "index_url": choice.torch_index or f["index_url"]} for f in frameworks],
@@ -200,7 +202,7 @@ def run_setup(opts: Options, confirm=None) -> SetupResult:
                 return _failed(run, "plan", exc, t0)
             if not preview.solved:  # a channel out of reach: say so now rather than ask about a plan that cannot work
                 run.set("plan", FAILED, preview.solve_error or "", {"error": "envs.error.channel_unreachable"}, t0)
-                result.next_steps.append(t("setup.next.retry"))
+                result.add_note("setup.next.retry")
                 return run.stop(FAILED, exitcodes.FAILED)
             plan["download"].update(S.conda_download(preview.packages))
         sizes = S.pip_download_bytes(plan["download"]["pip"], plan["download"]["pip_index_url"], rplan.python)
@@ -324,7 +326,7 @@ def _failed(run: _Run, step: str, exc: DlsetupError, started: float) -> SetupRes
     if exc.exit_code == exitcodes.USAGE:
         raise exc
     run.set(step, FAILED, exc.message(), {"error": exc.key}, started)
-    run.result.next_steps.append(t("setup.next.retry"))
+    run.result.add_note("setup.next.retry")
     return run.stop(FAILED, exitcodes.FAILED)
 
 

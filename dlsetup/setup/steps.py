@@ -46,7 +46,8 @@ def driver_steps(report) -> list[dict[str, Any]]:
     out = []
     for f in blocking_findings(report):
         step: dict[str, Any] = {"id": f.id, "title": f.title, "fix": f.fix, "commands": list(f.commands),
-                                "reboot": any("reboot" in c for c in f.commands), "instructions": []}
+                                "notes": list(f.notes),
+                                "reboot": any("reboot" in c for c in f.commands)}
         advice = (f.data or {}).get("driver_advice")
         if isinstance(advice, dict) and advice.get("available"):
             step["driver"] = {k: advice.get(k) for k in ("packages", "commands", "branch", "open_module", "family",
@@ -60,8 +61,10 @@ def driver_steps(report) -> list[dict[str, Any]]:
                 step["fix"] = t("setup.driver.windows_fix", package=packages[0] if packages else "-",
                                 gpu=step["driver"]["gpu"] or "-", min_driver=f.data.get("min_driver") or "-", url=url)
                 step["commands"] = []
-                step["instructions"] = [t("setup.next.driver_windows", package=packages[0] if packages else "-",
-                                          min_driver=f.data.get("min_driver") or "-", url=url)]
+                params = {"package": packages[0] if packages else "-", "min_driver": f.data.get("min_driver") or "-",
+                          "url": url}
+                step["notes"] = [{"at": 0, "id": "setup.next.driver_windows", "params": params,
+                                  "text": t("setup.next.driver_windows", **params)}]
                 step["reboot"] = True
         out.append(step)
     return out

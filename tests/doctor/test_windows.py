@@ -157,5 +157,6 @@ def test_old_driver_on_windows_says_how_to_update_it():
     torch = snap.frameworks.items[0]
     torch.version, torch.cuda, torch.variant = "2.13.0+cu126", "12.6", "cu126"
     f = next(f for f in diagnose(snap, shell="cmd").findings if f.id == "torch.driver_too_old")
-    assert f.commands[0].startswith("# ") and "nvidia.com/Download" in f.commands[0]
+    assert f.notes[0]["at"] == 0 and f.notes[0]["id"] == "doctor.cmd.windows_driver"
+    assert "nvidia.com/Download" in f.notes[0]["text"]
     assert not any(POSIX_ONLY.search(c) for c in f.commands)

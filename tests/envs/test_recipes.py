@@ -64,7 +64,7 @@ def test_pytorch_dry_run_here_is_a_cpu_plan(cli, forge, envs_dir):
     doc = r.json()
     plan = doc["recipe"]
     assert plan["recipe"] == "pytorch" and plan["variant"] == "cpu" and plan["cuda"] is None
-    assert "no NVIDIA GPU" in plan["machine"]
+    assert "no NVIDIA GPU" in plan["machine_text"]
     assert [f["name"] for f in plan["frameworks"]] == ["torch", "torchvision"]
     assert doc["pip"] == [f["requirement"] for f in plan["frameworks"]]
     assert doc["pip_index_url"] == plan["frameworks"][0]["index_url"]
@@ -91,7 +91,7 @@ def test_pytorch_dry_run_for_a_gpu_snapshot(cli, forge, snapshot):
     assert all(f["variant"] == plan["variant"] for f in plan["frameworks"])
     # from the variant's own index, or from the default index when that serves this variant (index_url None)
     assert all(f["index_url"] is None or plan["variant"] in f["index_url"] for f in plan["frameworks"])
-    assert snap["nvidia"]["gpus"][0]["name"] in plan["machine"]
+    assert snap["nvidia"]["gpus"][0]["name"] in plan["machine_text"]
     # the solve used the snapshot's virtual packages, not this machine's
     assert f"__cuda={snap['nvidia']['cuda_driver_version']}=0" in doc["virtual_packages"]
     assert f"__glibc={snap['system']['glibc']}=0" in doc["virtual_packages"]
@@ -118,7 +118,7 @@ def test_cpu_minimal_is_cpu_even_on_a_gpu_machine(cli, forge):
     assert r.code == 0, r
     plan = r.json()["recipe"]
     assert plan["variant"] == "cpu" and [f["name"] for f in plan["frameworks"]] == ["torch"]
-    assert "CPU only" in plan["machine"]
+    assert "CPU only" in plan["machine_text"]
 
 
 def test_other_recipes_plan(cli, forge):

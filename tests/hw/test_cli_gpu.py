@@ -72,7 +72,7 @@ def test_create_env_recipe_for_a_named_gpu(cli, monkeypatch):
     # --offline with no cached channel metadata: the conda part is not solved (exit 1), the recipe plan is there
     doc = cli("--json", "create", "env", "dl", "--recipe", "pytorch", "--gpu", "RTX 4090", "--dry-run", "--offline").json()
     assert doc["dry_run"] is True and doc["exit_code"] == (0 if doc["solved"] else 1)
-    assert "NVIDIA GeForce RTX 4090 (8.9)" in doc["recipe"]["machine"] and doc["recipe"]["variant"].startswith("cu")
+    assert "NVIDIA GeForce RTX 4090 (8.9)" in doc["recipe"]["machine_text"] and doc["recipe"]["variant"].startswith("cu")
     monkeypatch.setenv("DLSETUP_GPU", "arc a770")
     doc = cli("--json", "create", "env", "dl", "--recipe", "pytorch", "--dry-run", "--offline").json()
     assert doc["recipe"]["variant"] == "xpu"

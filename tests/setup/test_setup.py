@@ -143,7 +143,8 @@ def test_no_driver_snapshot_stops_at_the_driver_step(cli, isolated_env):
     blocking = doc["steps"][0]["data"]["blocking"]
     assert [b["id"] for b in blocking] == ["gpu.nouveau"] and blocking[0]["reboot"]
     assert "sudo ubuntu-drivers install" in doc["next_steps"] and "sudo reboot" in doc["next_steps"]
-    assert doc["next_steps"][-1] == "then run dlsetup setup again after the reboot"
+    assert doc["next_notes"][-1] == {"at": len(doc["next_steps"]), "id": "setup.next.again_after_reboot", "params": {},
+                                     "text": "then run dlsetup setup again after the reboot"}
     # the GTX 1080 Ti on driver 590 (which dropped Pascal): the legacy 580 branch is the step
     r = cli("setup", "--dry-run", "--snapshot", str(SNAPSHOTS / "gtx1080ti-r590.json"))
     assert r.code == 1 and "sudo apt install nvidia-driver-580" in r.stdout
@@ -269,7 +270,7 @@ def test_a_channel_out_of_reach_fails_at_the_plan_before_asking(cli, isolated_en
     assert st["plan"] == "failed" and st["create"] == "not_run" and doc["outcome"] == "failed"
     plan_step = next(s for s in doc["steps"] if s["name"] == "plan")
     assert "cannot reach channel http://127.0.0.1:9/conda-forge" in plan_step["summary"]
-    assert "run dlsetup setup again" in doc["next_steps"][-1]
+    assert doc["next_notes"][-1]["id"] == "setup.next.retry" and "run dlsetup setup again" in doc["next_notes"][-1]["text"]
     assert not Path(doc["prefix"]).exists() and not Path(doc["state_file"]).exists()
 
 

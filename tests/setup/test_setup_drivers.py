@@ -48,7 +48,8 @@ def test_linux_no_driver_stops_with_the_package_for_that_release(cli, isolated_e
     advice = advise(lookup(pci), snap.system.os, snap.system.distro, snap.system.distro_version)
     assert advice.packages == packages and advice.commands == driver["commands"]
     # what to run next: those commands, the reboot, then setup again
-    assert doc["next_steps"] == [*driver["commands"], "sudo reboot", AGAIN]
+    assert doc["next_steps"] == [*driver["commands"], "sudo reboot"]
+    assert [n["text"] for n in doc["next_notes"]] == [AGAIN] and doc["next_notes"][0]["at"] == len(doc["next_steps"])
     text = cli("setup", "--dry-run", "--snapshot", str(path))
     assert text.code == 1 and command in text.stdout and AGAIN in text.stdout and packages[0] in text.stdout
     assert not Path(doc["prefix"]).exists() and not Path(doc["state_file"]).exists()
@@ -68,9 +69,11 @@ def test_windows_laptop_without_the_driver(cli, isolated_env):
     assert driver["gpu"] == "NVIDIA GeForce RTX 3060 Laptop GPU" and driver["family"] == "windows"
     assert driver["packages"] == ["NVIDIA Game Ready / Studio / data-center driver"]
     assert int(driver["min_driver"]) >= 528  # CUDA 12's Windows floor (compat data) or newer for the planned build
-    assert doc["next_steps"] == [
+    assert doc["next_steps"] == []  # nothing to paste: what to do is said in the notes
+    assert [n["text"] for n in doc["next_notes"]] == [
         f"install NVIDIA Game Ready / Studio / data-center driver, version {driver['min_driver']} or newer, from "
         "https://www.nvidia.com/en-us/drivers/ (or the NVIDIA App), then restart Windows", AGAIN]
+    assert doc["next_notes"][0]["params"]["min_driver"] == driver["min_driver"]
     assert not any("pip install" in line for line in doc["next_steps"])
     assert "restart Windows" in block["fix"] and "NVIDIA GeForce RTX 3060 Laptop GPU" in block["fix"]
     zh = cli("setup", "--dry-run", "--lang", "zh", "--snapshot", str(path))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dlsetup.doctor import facts
 from dlsetup.doctor.model import ERROR, GROUP_DRIVER, Finding, ev, finding
-from dlsetup.i18n import t
+from dlsetup.platform.shell import Note
 from dlsetup.probe.model import Snapshot
 
 _NO_DEVICES = ("void", "none", "")
@@ -79,7 +79,7 @@ def uvm_missing(snap: Snapshot) -> list[Finding]:
         return []
     return [finding("container.uvm_missing", ERROR, GROUP_DRIVER,
                     evidence=[ev("container", kind=snap.system.container), ev("device_nodes", nodes=", ".join(nodes))],
-                    commands=[t("doctor.cmd.on_host"), "sudo nvidia-modprobe -u -c=0",
+                    commands=[Note("doctor.cmd.on_host"), "sudo nvidia-modprobe -u -c=0",
                               "docker run --rm --gpus all IMAGE nvidia-smi"])]
 
 

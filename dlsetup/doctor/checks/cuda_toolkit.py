@@ -11,9 +11,8 @@ import os
 
 from dlsetup.doctor import facts, remedies
 from dlsetup.doctor.model import ERROR, GROUP_CUDA, INFO, WARNING, Finding, ev, finding
-from dlsetup.i18n import t
 from dlsetup.platform import for_snapshot
-from dlsetup.platform.shell import Cmd, prepend_path, set_env
+from dlsetup.platform.shell import Cmd, Note, prepend_path, set_env
 from dlsetup.probe.model import Snapshot, Toolkit
 
 
@@ -82,11 +81,11 @@ def newer_than_driver(snap: Snapshot) -> list[Finding]:
                     toolkit=toolkit_mm, cuda=driver_cuda, floor=needed)]
 
 
-def _install_toolkit(snap: Snapshot, cuda: str) -> list[str]:
+def _install_toolkit(snap: Snapshot, cuda: str) -> list[str | Note | Cmd]:
     major, _, minor = cuda.partition(".")
     distro = facts.distro_id(snap)
     if snap.system.os == "linux" and distro.startswith(("ubuntu", "debian")):
-        return [f"sudo apt install cuda-toolkit-{major}-{minor or '0'}   {t('doctor.cmd.from_cuda_repo')}"]
+        return [Note("doctor.cmd.from_cuda_repo"), f"sudo apt install cuda-toolkit-{major}-{minor or '0'}"]
     return [Cmd(["conda", "install", "-c", "nvidia", f"cuda-toolkit={cuda}"])]
 
 

@@ -10,8 +10,7 @@ import re
 
 from dlsetup.doctor import facts, remedies
 from dlsetup.doctor.model import ERROR, GROUP_DRIVER, INFO, WARNING, Finding, ev, finding
-from dlsetup.i18n import t
-from dlsetup.platform.shell import Cmd, which
+from dlsetup.platform.shell import Cmd, Note, which
 from dlsetup.probe.model import Snapshot
 
 # NVML error class -> (finding id, severity). LibraryNotFound is not here: gpu.py works out why the
@@ -92,6 +91,7 @@ def nvml_error(snap: Snapshot) -> list[Finding]:
         commands = _commands(snap, fid)
         cause_key = fix_key = None
         params: dict[str, object] = {}
+        data: dict[str, object] = {}
         if fid == "driver.not_loaded":
             pci = facts.nvidia_pci_devices(snap)
             evidence += [ev("pci_device", name=d.get("name") or d.get("pci_id") or "?", slot=d.get("slot") or "?",
@@ -102,11 +102,13 @@ def nvml_error(snap: Snapshot) -> list[Finding]:
                 cause_key, fix_key = "cause_legacy", "fix_legacy"
                 from dlsetup.i18n import language
 
+                # the text names the architectures in the reader's language; the data keeps the list
                 params = {"last": str(last), "archs": ("、" if language() == "zh" else ", ").join(archs)}
+                data = {"archs": list(archs)}
                 commands = ["sudo dmesg | grep -i nvrm | tail -20",
-                            t("doctor.cmd.if_legacy", last=last),
+                            Note("doctor.cmd.if_legacy", last=last),
                             *remedies.driver_install(snap, branch=str(last)),
-                            t("doctor.cmd.otherwise"), "sudo modprobe nvidia", "mokutil --sb-state",
+                            Note("doctor.cmd.otherwise"), "sudo modprobe nvidia", "mokutil --sb-state",
                             "sudo dkms autoinstall"]
             elif snap.system.wsl:  # no kernel module to load in WSL: the driver is the Windows one
                 cause_key, fix_key = "cause_wsl", "fix_wsl"
@@ -114,7 +116,7 @@ def nvml_error(snap: Snapshot) -> list[Finding]:
         out.append(finding(fid, severity, GROUP_DRIVER, evidence=evidence, commands=commands, cause_key=cause_key,
                            fix_key=fix_key,
                            error=err, version=nv.kernel_module or nv.library_version or nv.driver_version or "?",
-                           **params))
+                           data=data, **params))
     return out
 
 
@@ -198,7 +200,7 @@ def mig_mode(snap: Snapshot) -> list[Finding]:
     evidence = [ev("mig_enabled", index=g.index, name=g.name) for g in on]
     return [finding("gpu.mig_enabled", INFO, GROUP_DRIVER, evidence=evidence,
                     commands=["nvidia-smi -L", "sudo nvidia-smi mig -lgi",
-                              f"sudo nvidia-smi -i {on[0].index} -mig 0   {t('doctor.cmd.mig_off')}"])]
+                              Note("doctor.cmd.mig_off"), f"sudo nvidia-smi -i {on[0].index} -mig 0"])]
 
 
 def probe_faults(snap: Snapshot) -> list[Finding]:
@@ -247,7 +249,7 @@ def cuinit_failure(snap: Snapshot) -> list[Finding]:
     commands = {
         803: remedies.reboot_or_reload(),
         804: ["ldconfig -p | grep libcuda.so.1", "echo $LD_LIBRARY_PATH"],
-        999: ["sudo modprobe -r nvidia_uvm && sudo modprobe nvidia_uvm", t("doctor.cmd.if_fails", command="sudo reboot")],
+        999: ["sudo modprobe -r nvidia_uvm && sudo modprobe nvidia_uvm", Note("doctor.cmd.if_fails", command="sudo reboot")],
         100: ["nvidia-smi -L", "echo $CUDA_VISIBLE_DEVICES"],
         35: remedies.driver_install(snap),
     }.get(code, ["nvidia-smi", "sudo dmesg | grep -i nvrm | tail -20"])

@@ -8,8 +8,7 @@ import re
 
 from dlsetup.doctor import facts, remedies
 from dlsetup.doctor.model import ERROR, GROUP_FRAMEWORKS, Finding, ev, finding
-from dlsetup.i18n import t
-from dlsetup.platform.shell import Cmd, unset_env
+from dlsetup.platform.shell import Cmd, Note, unset_env
 from dlsetup.probe.model import Framework, Snapshot
 
 # distribution/framework name -> module to import in the fix command
@@ -89,7 +88,7 @@ def cuda_not_available(snap: Snapshot) -> list[Finding]:
         evidence += [ev("torch_warning", text=w[:300]) for w in warnings[:5]]
         if uvm:
             commands = ["sudo modprobe -r nvidia_uvm && sudo modprobe nvidia_uvm",
-                        t("doctor.cmd.if_fails", command="sudo reboot")]
+                        Note("doctor.cmd.if_fails", command="sudo reboot")]
         else:
             commands = [remedies.python(snap, "-c", f"import {module}; print({_probe_expr(module)})")]
         # A symptom: when another error explains it (cuInit's 999 for the uvm case), the runner drops this one

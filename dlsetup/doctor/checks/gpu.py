@@ -178,7 +178,8 @@ def _no_driver_windows(snap: Snapshot, pci: list[dict]) -> Finding:
     return finding("gpu.no_driver", ERROR, GROUP_DRIVER, evidence=[*_pci_evidence(pci), *plan.evidence,
                                                                 _nvml_evidence(snap)],
                    commands=advice.commands_for(snap, request), cause_key="cause_windows", fix_key="fix_windows",
-                   data=plan.data, min_driver=floor or "528.33", build=build)
+                   min_driver=floor or "528.33", build=build,
+                   data={**plan.data, "build": advice.build_facts(snap, request)})
 
 
 def _nvml_evidence(snap: Snapshot) -> str:

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from dlsetup.doctor import advice, facts, remedies
 from dlsetup.doctor.model import ERROR, GROUP_FRAMEWORKS, Finding, ev, finding
-from dlsetup.i18n import t
-from dlsetup.platform.shell import render
+from dlsetup.platform.shell import Note, render
 from dlsetup.probe.model import Framework, Snapshot
 
 
@@ -49,8 +48,8 @@ def windows_native(snap: Snapshot) -> list[Finding]:
     return [finding("tensorflow.windows_no_gpu", ERROR, GROUP_FRAMEWORKS,
                     evidence=[_evidence(fw), *_gpu_evidence(snap), ev("row_source", source=source_text(row))],
                     commands=["wsl --install -d Ubuntu",
-                              t("doctor.cmd.then_in_wsl", command="python3 -m pip install 'tensorflow[and-cuda]'"),
-                              t("doctor.cmd.windows_last_gpu",
+                              Note("doctor.cmd.then_in_wsl", command="python3 -m pip install 'tensorflow[and-cuda]'"),
+                              Note("doctor.cmd.windows_last_gpu",
                                 command=render(remedies.pip(snap, "install", "tensorflow<2.11"), "powershell"))],
                     version=fw.version or "?", last=last)]
 
@@ -64,7 +63,8 @@ def cpu_build(snap: Snapshot) -> list[Finding]:
                     evidence=[_evidence(fw), *_gpu_evidence(snap)],
                     commands=[remedies.pip(snap, "uninstall", "-y", str(fw.extra.get("dist") or fw.name)),
                               *advice.commands_for(snap, "tensorflow")],
-                    version=fw.version or "?", build=advice.summary_for(snap, "tensorflow"))]
+                    version=fw.version or "?", build=advice.summary_for(snap, "tensorflow"),
+                    data={"build": advice.build_facts(snap, "tensorflow")})]
 
 
 def cuda_libraries_missing(snap: Snapshot) -> list[Finding]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dlsetup.doctor import advice, facts, remedies
 from dlsetup.doctor.model import ERROR, GROUP_FRAMEWORKS, Finding, ev, finding
 from dlsetup.i18n import t
+from dlsetup.platform.shell import Note
 from dlsetup.probe.model import Framework, Snapshot
 
 
@@ -38,7 +39,8 @@ def cpu_build_on_gpu(snap: Snapshot) -> list[Finding]:
     return [finding("torch.cpu_build", ERROR, GROUP_FRAMEWORKS,
                     evidence=[_torch_evidence(fw), *_gpu_evidence(snap)],
                     commands=advice.commands_for(snap, torch_request(snap)),
-                    version=fw.version or "?", build=advice.summary_for(snap, torch_request(snap)))]
+                    version=fw.version or "?", build=advice.summary_for(snap, torch_request(snap)),
+                    data={"build": advice.build_facts(snap, torch_request(snap))})]
 
 
 def driver_too_old(snap: Snapshot) -> list[Finding]:
@@ -60,11 +62,12 @@ def driver_too_old(snap: Snapshot) -> list[Finding]:
                 ev("floor", cuda=cuda, floor=floor, source=compat.source_text(row) if row else "dlsetup.compat"),
                 *(ev("torch_warning", text=w[:300]) for w in facts.deep_warnings(snap, r"driver .*too old"))]
     branch = floor.split(".")[0]
-    commands = [*remedies.driver_install(snap, branch=branch), t("doctor.cmd.keep_driver"),
+    commands = [*remedies.driver_install(snap, branch=branch), Note("doctor.cmd.keep_driver"),
                 *advice.commands_for(snap, torch_request(snap))]
     return [finding("torch.driver_too_old", ERROR, GROUP_FRAMEWORKS, evidence=evidence, commands=commands,
                     version=fw.version or "?", cuda=cuda, driver=driver, floor=floor,
-                    build=advice.summary_for(snap, torch_request(snap)))]
+                    build=advice.summary_for(snap, torch_request(snap)),
+                    data={"build": advice.build_facts(snap, torch_request(snap))})]
 
 
 def _arch_list(snap: Snapshot, fw: Framework) -> tuple[list[str] | None, str]:
@@ -105,7 +108,8 @@ def arch_missing(snap: Snapshot) -> list[Finding]:
     return [finding("torch.arch_missing", ERROR, GROUP_FRAMEWORKS, evidence=evidence,
                     commands=advice.commands_for(snap, torch_request(snap)),
                     cause_key="cause_new_gpu" if too_new else None,
-                    version=fw.version or "?", sm=sm, build=advice.summary_for(snap, torch_request(snap)))]
+                    version=fw.version or "?", sm=sm, build=advice.summary_for(snap, torch_request(snap)),
+                    data={"build": advice.build_facts(snap, torch_request(snap))})]
 
 
 def _kind(fw: Framework) -> str | None:
