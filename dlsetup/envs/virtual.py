@@ -1,4 +1,4 @@
-"""Virtual packages (``__cuda``, ``__glibc``, ``__linux``, ``__osx``, ``__archspec``, ...) for a solve.
+"""Virtual packages (``__cuda``, ``__cuda_arch`` (CEP 46), ``__glibc``, ``__linux``, ``__osx``, ``__archspec``, ...) for a solve.
 
 * This machine: rattler's detection with conda's overrides honoured (``CONDA_OVERRIDE_CUDA`` and friends,
   rattler ``VirtualPackageOverrides.from_env``), or an explicit ``--cuda VER``.
@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import platform as _platform
+import re
 import sys
 from functools import lru_cache
 
@@ -111,7 +112,32 @@ def for_platform(platform: str | None = None, *, cuda: str | None = None, snapsh
     generic = [v.into_generic() for v in found]
     if cuda == "":
         generic = [g for g in generic if g.name.normalized != "__cuda"]
+    elif any(g.name.normalized == "__cuda" for g in generic):  # a driver answered: ask it for the GPUs' CCs too
+        arch = _live_cuda_arch()
+        if arch:
+            generic.append(_generic("__cuda_arch", arch))
     return generic
+
+
+def cuda_arch(gpus) -> str | None:
+    """CEP 46's ``__cuda_arch``: the lowest compute capability among the machine's NVIDIA GPUs ("8.6"), so that
+    a package built for ``cuda-arch>=X`` installs only where every GPU has kernels from it. None: not known.
+    (rattler 0.28 does not detect it; conda gets it from the nvidia-virtual-packages plugin.)"""
+    ccs = []
+    for gpu in gpus or []:
+        m = re.fullmatch(r"\s*(\d{1,2})\.(\d{1,2})\s*", str(getattr(gpu, "compute_capability", None) or ""))
+        if m:
+            ccs.append((int(m.group(1)), int(m.group(2))))
+    return "{}.{}".format(*min(ccs)) if ccs else None
+
+
+def _live_cuda_arch() -> str | None:
+    from dlsetup.probe.nvidia import probe_nvidia
+
+    try:
+        return cuda_arch(probe_nvidia(timeout=5.0).gpus)
+    except Exception:  # noqa: BLE001 - an extra hint for the solver; the solve goes on without it
+        return None
 
 
 def platform_of(snapshot) -> str:
@@ -142,6 +168,9 @@ def from_snapshot(snapshot, cuda: str | None = None) -> dict[str, str]:
             table["__cuda"] = cuda
     elif driver_cuda and _version_part(driver_cuda, ""):
         table["__cuda"] = _version_part(driver_cuda, "")
+    arch = cuda_arch(getattr(snapshot.nvidia, "gpus", None))
+    if arch and "__cuda" in table:
+        table["__cuda_arch"] = arch
     return table
 
 

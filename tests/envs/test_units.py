@@ -271,3 +271,43 @@ def test_example_env_files_parse():
     cu = specfile.read(repo / "envs" / "pytorch-cu126.yml")
     assert cu.pip == ["torch", "torchvision"] and cu.pip_index_url == "https://download.pytorch.org/whl/cu126"
     assert {"numpy", "scipy"} <= set(specfile.read(repo / "envs" / "course.yml").conda)
+
+
+def test_cuda_arch_virtual_package_is_the_lowest_compute_capability():
+    """CEP 46 (conda.org/learn/ceps/cep-0046): ``__cuda_arch`` is the minimum compute capability of the GPUs."""
+    from types import SimpleNamespace as NS
+
+    gpus = [NS(compute_capability="8.6"), NS(compute_capability="7.5"), NS(compute_capability=None)]
+    assert virtual.cuda_arch(gpus) == "7.5"
+    assert virtual.cuda_arch([NS(compute_capability="10.0"), NS(compute_capability="9.0")]) == "9.0"
+    assert virtual.cuda_arch([NS(compute_capability="6.1+garbage")]) is None
+    assert virtual.cuda_arch([]) is None
+
+
+def test_cuda_arch_from_snapshots_decides_a_real_solve(tmp_path):
+    """A package built for cuda-arch >= 9.0 solves for the H100 snapshot and not for the RTX 3090 one (8.6)."""
+    import asyncio
+
+    import rattler
+
+    from dlsetup.probe.model import Snapshot
+    from tests.envs import channel_builder as cb
+
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "snapshots"
+    h100 = Snapshot.load(fixtures / "h100-r580.json")
+    ampere = Snapshot.load(fixtures / "rtx3090-r470-cu126.json")
+    assert virtual.from_snapshot(h100)["__cuda_arch"] == "9.0"
+    assert virtual.from_snapshot(Snapshot.load(fixtures / "ci-box.json")).get("__cuda_arch") is None
+
+    chan = cb.build_channel(tmp_path / "chan", [
+        cb.Pkg("dlsetup-demo-sm90", "1.0", subdir="linux-64", depends=["__cuda_arch >=9.0"])])
+
+    def solve(snap):
+        return asyncio.run(rattler.solve(
+            [rattler.Channel(chan.as_uri())], ["dlsetup-demo-sm90"], platforms=["linux-64"],
+            virtual_packages=virtual.for_platform("linux-64", snapshot=snap)))
+
+    assert [r.name.normalized for r in solve(h100)] == ["dlsetup-demo-sm90"]
+    assert virtual.from_snapshot(ampere)["__cuda_arch"] == "8.6"
+    with pytest.raises(Exception, match="__cuda_arch"):
+        solve(ampere)
