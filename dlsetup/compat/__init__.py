@@ -197,7 +197,7 @@ def _parse_cc_text(raw: str) -> tuple[int, int] | None:
     if "." in text:
         v = version_tuple(text)
         return (v[0], v[1]) if len(v) >= 2 else ((v[0], 0) if v else None)
-    if text.isdigit() and len(text) >= 2:
+    if text.isascii() and text.isdigit() and len(text) >= 2:
         return (int(text[:-1]), int(text[-1]))
     return None
 

@@ -184,7 +184,7 @@ class IndexClient:
             if resp.status_code in RETRY_STATUS:
                 last = IndexFetchError(f"{url}: HTTP {resp.status_code}")
                 retry_after = resp.headers.get("retry-after", "")
-                if retry_after.isdigit():
+                if retry_after.isascii() and retry_after.isdigit():
                     delay = max(delay, min(float(retry_after), 30.0))
                 continue
             return resp

@@ -19,7 +19,7 @@ AFFECTED_BELOW = (0, 29)  # py-rattler < 0.29: the pinned range (pyproject: py-r
 def _version_tuple(text: str) -> tuple[int, ...]:
     parts = []
     for piece in text.split(".")[:3]:
-        digits = "".join(ch for ch in piece if ch.isdigit())
+        digits = "".join(ch for ch in piece if ch in "0123456789")
         if not digits:
             break
         parts.append(int(digits))

@@ -127,7 +127,7 @@ class DriverAdvice:
 def _version(text: str | None) -> tuple[int, ...]:
     out = []
     for part in str(text or "").split("."):
-        if not part.isdigit():
+        if not (part.isascii() and part.isdigit()):
             break
         out.append(int(part))
     return tuple(out)

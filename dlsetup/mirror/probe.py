@@ -156,7 +156,7 @@ async def _get(client, url: str, max_bytes: int, ranged: bool, accept: str | Non
         t_end = time.perf_counter()
         if resp.status_code == 206:
             total = resp.headers.get("content-range", "").rsplit("/", 1)[-1]
-            complete = total.isdigit() and int(total) <= len(body)
+            complete = total.isascii() and total.isdigit() and int(total) <= len(body)
         return _Got(resp.status_code, resp.headers.get("content-type", ""), bytes(body[:max_bytes]), t_head - t0,
                     t_end - t0, t_end - t_head, str(resp.url), complete)
 

@@ -41,7 +41,7 @@ def nvidia_driver_version(windows_version: str | None) -> str | None:
     if not windows_version:
         return None
     parts = windows_version.strip().split(".")
-    if len(parts) != 4 or not all(p.isdigit() for p in parts):
+    if len(parts) != 4 or not all(p.isascii() and p.isdigit() for p in parts):
         return None
     digits = (parts[2] + parts[3].zfill(4))[-5:]
     if len(digits) < 5:

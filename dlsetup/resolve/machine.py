@@ -17,8 +17,8 @@ def _mm(version: str | None) -> str | None:
     if not version:
         return None
     parts = str(version).strip().split(".")
-    if len(parts) >= 2 and parts[0].isdigit():
-        minor = "".join(ch for ch in parts[1] if ch.isdigit())
+    if len(parts) >= 2 and (parts[0].isascii() and parts[0].isdigit()):
+        minor = "".join(ch for ch in parts[1] if ch in "0123456789")
         if minor:
             return f"{int(parts[0])}.{int(minor)}"
     return None

@@ -80,7 +80,7 @@ def wheel_size(requirement: str, index_url: str, python: str | None) -> int | No
             return None
         with _get(url, "HEAD") as resp:
             length = resp.headers.get("Content-Length")
-        return int(length) if length and length.isdigit() else None
+        return int(length) if length and length.isascii() and length.isdigit() else None
     except (OSError, ValueError):
         return None
 

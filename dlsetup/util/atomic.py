@@ -112,7 +112,7 @@ def clean_stale_temps(directory: Path | str, name: str | None = None) -> list[Pa
         if not entry.name.startswith(prefix) or TEMP_MARK not in entry.name:
             continue
         pid_part = entry.name.rsplit(TEMP_MARK, 1)[1].split("-", 1)[0]
-        if not pid_part.isdigit() or _alive(int(pid_part)):
+        if not (pid_part.isascii() and pid_part.isdigit()) or _alive(int(pid_part)):
             continue
         try:
             if entry.is_file(follow_symlinks=False):

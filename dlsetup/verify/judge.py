@@ -22,7 +22,7 @@ def _check(check_name: str, variant: str | None, status: str, key: str | None = 
 def _vt(text: str | None) -> tuple[int, ...]:
     out = []
     for part in str(text or "").split("."):
-        digits = "".join(ch for ch in part if ch.isdigit())
+        digits = "".join(ch for ch in part if ch in "0123456789")
         if not digits:
             break
         out.append(int(digits))
