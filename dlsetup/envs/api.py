@@ -42,7 +42,9 @@ def _backend_for(prefix: Path, name: str | None):
 
 
 def _check_free(name: str | None, prefix: Path) -> None:
-    if os.path.lexists(prefix):
+    from dlsetup.envs.staging import clean_unfinished
+
+    if os.path.lexists(prefix) and not clean_unfinished(prefix):  # a killed in-place build is not "taken"
         raise UsageError("envs.error.exists", prefix=str(prefix))
     if name is not None:
         try:

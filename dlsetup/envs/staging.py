@@ -258,3 +258,52 @@ def _replace_text(data: bytes, old: str, new: str) -> bytes:
     except UnicodeDecodeError:
         return data
     return text.replace(old, new).encode("utf-8")
+
+
+UNFINISHED = ".dlsetup-creating"  # beside an environment built in place (a venv cannot be moved once made)
+
+
+class InPlaceBuild:
+    """Mark an environment that must be built at its final path (a venv: its scripts name their own path) as
+    unfinished while it is built: an OS lock on ``<prefix>.dlsetup-creating`` held by the building process.
+    A SIGKILL cannot be caught, so :func:`clean_unfinished` lets the next run remove a prefix whose marker
+    lock nobody holds; a finished build removes the marker."""
+
+    def __init__(self, prefix: Path) -> None:
+        self.marker = Path(str(prefix) + UNFINISHED)
+        self.lock = None
+
+    def __enter__(self) -> InPlaceBuild:
+        from dlsetup.util.lock import FileLock
+
+        self.marker.parent.mkdir(parents=True, exist_ok=True)
+        self.lock = FileLock(str(self.marker))
+        self.lock.acquire(timeout=0)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.lock is not None:
+            self.lock.release()
+        _unlink(self.marker)
+
+
+def clean_unfinished(prefix: Path) -> bool:
+    """Remove ``prefix`` when an in-place build of it was killed (its marker exists and no process holds it).
+    True when something was removed; a prefix without the marker is never touched."""
+    from dlsetup.util.lock import FileLock, Timeout
+
+    marker = Path(str(prefix) + UNFINISHED)
+    if not marker.exists():
+        return False
+    lock = FileLock(str(marker))
+    try:
+        lock.acquire(timeout=0)
+    except (Timeout, OSError):
+        return False  # a live process is building it
+    try:
+        removed = remove_tree(prefix)
+    finally:
+        lock.release()
+    if removed:
+        _unlink(marker)
+    return removed

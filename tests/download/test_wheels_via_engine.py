@@ -100,9 +100,12 @@ def test_killed_create_resumes_partial_wheel_in_new_process(cli, demo_wheels, tm
         assert sidecar["sha256"] == big.sha256
         srv.faults.rate = None
         before = srv.bytes_sent
-        r = cli("--json", "create", "env", str(tmp_path / "second"), "--backend", "venv",
+        # the same name again: the killed, half-made venv is removed (its unfinished marker has no owner), not "exists"
+        assert (tmp_path / "first").exists()
+        r = cli("--json", "create", "env", str(tmp_path / "first"), "--backend", "venv",
                 "--pip-index-url", f"{srv.url}/simple", "dlsetup-slow")
         assert r.code == 0, r
+        assert not Path(str(tmp_path / "first") + ".dlsetup-creating").exists()
         gets = [q for q in srv.requests if q[0] == f"files/{big.filename}" and q[1] and q[1].endswith("-")]
         second = srv.bytes_sent - before
     # the new process asked for the rest only, and the whole second run moved little more than that

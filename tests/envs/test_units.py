@@ -311,3 +311,42 @@ def test_cuda_arch_from_snapshots_decides_a_real_solve(tmp_path):
     assert virtual.from_snapshot(ampere)["__cuda_arch"] == "8.6"
     with pytest.raises(Exception, match="__cuda_arch"):
         solve(ampere)
+
+
+def test_an_unfinished_in_place_build_is_removed_only_when_its_builder_is_gone(tmp_path):
+    """A venv is built at its final path; a SIGKILLed build leaves it half made. Its marker's OS lock tells a
+    dead builder (remove it) from a live one (leave it), and a prefix without the marker is never touched."""
+    import subprocess
+    import sys
+
+    from dlsetup.envs import api, staging
+    from dlsetup.errors import UsageError
+
+    killed = tmp_path / "killed"
+    (killed / "bin").mkdir(parents=True)
+    Path(str(killed) + staging.UNFINISHED).write_text("")  # the marker a killed builder leaves, unlocked
+    api._check_free(None, killed)
+    assert not killed.exists() and not Path(str(killed) + staging.UNFINISHED).exists()
+
+    mine = tmp_path / "users-own"
+    mine.mkdir()
+    with pytest.raises(UsageError):
+        api._check_free(None, mine)
+    assert mine.is_dir()
+
+    live = tmp_path / "live"
+    live.mkdir()
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from pathlib import Path; from dlsetup.envs.staging import InPlaceBuild\n"
+        f"with InPlaceBuild(Path({str(live)!r})):\n    print('held', flush=True); time.sleep(60)\n")],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(UsageError):
+            api._check_free(None, live)
+        assert live.is_dir()
+    finally:
+        holder.kill()
+        holder.wait(10)
+    api._check_free(None, live)  # its builder is gone now
+    assert not live.exists()

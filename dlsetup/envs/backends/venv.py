@@ -257,18 +257,24 @@ class VenvBackend(Backend):
                     result.solve_error = exc.message()
             result.duration_s = round(time.perf_counter() - start, 3)
             return result
-        try:
-            self._make_venv(req.prefix, interpreter, version, offline=req.offline)
-            if requirements:
-                fetched: list = []
-                result.pip_packages = self._install(req.prefix, requirements, index, extra, offline=req.offline,
-                                                    alternatives=req.alternatives, fetch_log=fetched)
-                result.wheel_fetch = _fetch_summary(fetched)
-            self._write_marker(req.prefix, version, requested=requirements, index=index, extra=extra,
-                               variables=spec.variables)
-        except BaseException:
-            shutil.rmtree(req.prefix, ignore_errors=True)  # all or nothing, as the conda backends
-            raise
+        from dlsetup.envs.staging import InPlaceBuild
+
+        # A venv is built at its final path (its scripts name it): an OS-locked marker says "unfinished", so a
+        # SIGKILLed create is removed by the next run instead of blocking the name (see staging.InPlaceBuild).
+        with InPlaceBuild(req.prefix):
+            try:
+                self._make_venv(req.prefix, interpreter, version, offline=req.offline)
+                if requirements:
+                    fetched: list = []
+                    result.pip_packages = self._install(req.prefix, requirements, index, extra,
+                                                        offline=req.offline, alternatives=req.alternatives,
+                                                        fetch_log=fetched)
+                    result.wheel_fetch = _fetch_summary(fetched)
+                self._write_marker(req.prefix, version, requested=requirements, index=index, extra=extra,
+                                   variables=spec.variables)
+            except BaseException:
+                shutil.rmtree(req.prefix, ignore_errors=True)  # all or nothing, as the conda backends
+                raise
         self._finish(req.name, req.prefix, result)
         result.duration_s = round(time.perf_counter() - start, 3)
         return result
@@ -441,20 +447,23 @@ class VenvBackend(Backend):
         if req.dry_run:
             result.duration_s = round(time.perf_counter() - start, 3)
             return result
-        try:
-            self._make_venv(req.prefix, interpreter, version, offline=req.offline)
-            if self.uv:
-                _run([self.uv, "pip", "install", "--python", str(venv_python(req.prefix)), "-r", str(req.lockfile),
-                      "--preview-features", "pylock", *(["--offline"] if req.offline else [])], env=_tool_env())
-            else:  # pip cannot read pylock.toml yet: the same URLs, hash-checked, without resolving again
-                reqs = [f"{p['name']} @ {p['url']}" + (f" --hash=sha256:{p['sha256']}" if p["sha256"] else "")
-                        for p in lock["packages"]]
-                self._install(req.prefix, reqs, None, None, no_deps=True)
-            self._write_marker(req.prefix, version, requested=[f"{p['name']}=={p['version']}" for p in lock["packages"]],
-                               index=None, extra=None)
-        except BaseException:
-            shutil.rmtree(req.prefix, ignore_errors=True)
-            raise
+        from dlsetup.envs.staging import InPlaceBuild
+
+        with InPlaceBuild(req.prefix):  # built in place: a killed run is cleaned by the next
+            try:
+                self._make_venv(req.prefix, interpreter, version, offline=req.offline)
+                if self.uv:
+                    _run([self.uv, "pip", "install", "--python", str(venv_python(req.prefix)), "-r", str(req.lockfile),
+                          "--preview-features", "pylock", *(["--offline"] if req.offline else [])], env=_tool_env())
+                else:  # pip cannot read pylock.toml yet: the same URLs, hash-checked, without resolving again
+                    reqs = [f"{p['name']} @ {p['url']}" + (f" --hash=sha256:{p['sha256']}" if p["sha256"] else "")
+                            for p in lock["packages"]]
+                    self._install(req.prefix, reqs, None, None, no_deps=True)
+                self._write_marker(req.prefix, version, requested=[f"{p['name']}=={p['version']}" for p in lock["packages"]],
+                                   index=None, extra=None)
+            except BaseException:
+                shutil.rmtree(req.prefix, ignore_errors=True)
+                raise
         self._finish(req.name, req.prefix, result)
         result.pip_packages = self.installed(req.prefix)
         result.duration_s = round(time.perf_counter() - start, 3)
@@ -473,16 +482,19 @@ class VenvBackend(Backend):
         if dry_run:
             return result
         pins = [f"{p.name}=={p.version}" for p in pkgs if p.name.lower() not in ("pip", "setuptools", "wheel")]
-        try:
-            self._make_venv(prefix, find_interpreter(marker.get("python"), self.uv), marker.get("python"))
-            if pins:
-                self._install(prefix, pins, marker.get("index_url"), marker.get("extra_index_urls"))
-            self._write_marker(prefix, marker.get("python"), requested=list(marker.get("requested") or pins),
-                               index=marker.get("index_url"), extra=marker.get("extra_index_urls"),
-                               variables=marker.get("env_vars"))
-        except BaseException:
-            shutil.rmtree(prefix, ignore_errors=True)
-            raise
+        from dlsetup.envs.staging import InPlaceBuild
+
+        with InPlaceBuild(prefix):  # built in place: a killed run is cleaned by the next
+            try:
+                self._make_venv(prefix, find_interpreter(marker.get("python"), self.uv), marker.get("python"))
+                if pins:
+                    self._install(prefix, pins, marker.get("index_url"), marker.get("extra_index_urls"))
+                self._write_marker(prefix, marker.get("python"), requested=list(marker.get("requested") or pins),
+                                   index=marker.get("index_url"), extra=marker.get("extra_index_urls"),
+                                   variables=marker.get("env_vars"))
+            except BaseException:
+                shutil.rmtree(prefix, ignore_errors=True)
+                raise
         self._finish(name, prefix, result)
         result.pip_packages = self.installed(prefix)
         result.duration_s = round(time.perf_counter() - start, 3)
