@@ -35,7 +35,7 @@ def render_text(console: Any, report: DoctorReport) -> None:
             continue
         console.print(f"[bold]{escape(title)}[/bold]")
         for f in shown:
-            _finding(console, f, escape, verbose)
+            _finding(console, f, escape, verbose, report.shell)
         console.print()
     if verbose and not quiet:
         _details(console, report, escape)
@@ -131,7 +131,9 @@ def _label_rows(console: Any, rows: list[tuple[str, str, str]], indent: int, esc
         console.print(f"{' ' * indent}[{label_style}]{escape(label)}[/{label_style}]{pad}  {body}", highlight=False)
 
 
-def _finding(console: Any, f: Finding, escape, verbose: int) -> None:
+def _finding(console: Any, f: Finding, escape, verbose: int, shell: str = "bash") -> None:
+    from dlsetup.platform.shell import comment
+
     label = t(f"doctor.severity.{f.severity}")
     _label_rows(console, [(label, f"{f.title}  [{f.id}]", "bold")], indent=2, escape=escape,
                 label_style=_STYLE[f.severity])
@@ -141,7 +143,7 @@ def _finding(console: Any, f: Finding, escape, verbose: int) -> None:
     rows.append((t("doctor.label.cause"), f.cause, ""))
     rows.append((t("doctor.label.fix"), f.fix, ""))
     for i in range(len(f.commands) + 1):
-        rows += [("", "# " + n["text"], "dim") for n in f.notes if n.get("at") == i]
+        rows += [("", comment(n["text"], shell), "dim") for n in f.notes if n.get("at") == i]  # REM in cmd
         if i < len(f.commands):
             rows.append(("", "$ " + f.commands[i], "cyan"))
     if verbose:
