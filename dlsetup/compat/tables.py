@@ -79,12 +79,9 @@ def _parse_cached(name: str, raw: bytes) -> dict[str, Any]:
             return cached
     except (OSError, ValueError):
         pass
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
+    from dlsetup.util import toml
 
-    data = tomllib.loads(raw.decode("utf-8"))
+    data = toml.loads(raw.decode("utf-8"))
     if path is not None:
         try:
             from dlsetup.util.atomic import write_text_atomic

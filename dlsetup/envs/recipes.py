@@ -16,11 +16,7 @@ from typing import Any
 
 from dlsetup.envs.model import EnvSpec, RecipePlan
 from dlsetup.errors import OperationFailed, UsageError
-
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
+from dlsetup.util import toml
 
 REQUIRED = {"name": str, "description": str, "frameworks": list, "conda": list, "pip": list, "channels": list,
             "python": list}
@@ -33,8 +29,8 @@ def _all() -> dict[str, dict[str, Any]]:
         if entry.name.endswith(".toml"):
             name = entry.name[: -len(".toml")]
             try:
-                data = tomllib.loads(entry.read_text(encoding="utf-8"))
-            except tomllib.TOMLDecodeError as exc:
+                data = toml.loads(entry.read_text(encoding="utf-8"))
+            except toml.TOMLDecodeError as exc:
                 raise UsageError("envs.error.bad_recipe", name=name, reason=str(exc)) from None
             validate(name, data)
             out[name] = data

@@ -161,12 +161,9 @@ def from_pylock(text: str, version: str | None) -> list[Planned]:
     """The best wheel of each ``[[packages]]`` entry of a PEP 751 lock for an interpreter of ``version``."""
     from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
+    from dlsetup.util import toml
     try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
-    try:
-        doc = tomllib.loads(text)
+        doc = toml.loads(text)
     except ValueError as exc:
         raise PlanImpossible(f"pylock.toml: {exc}") from None
     supported = interpreter_tags(version)

@@ -22,15 +22,12 @@ ARCH_LIKE = ("arch", "manjaro", "endeavouros", "garuda", "cachyos")
 
 @functools.lru_cache(maxsize=1)
 def rules() -> dict[str, Any]:
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
-
     from pathlib import Path
 
+    from dlsetup.util import toml
+
     text = (Path(__file__).resolve().parent / "data" / "driver_packages.toml").read_text(encoding="utf-8")
-    return tomllib.loads(text)
+    return toml.loads(text)
 
 
 def family(os: str, distro: str | None) -> str | None:

@@ -145,9 +145,9 @@ def _chip_row(rows: list[dict[str, Any]], chip: str) -> dict[str, Any] | None:
 
 
 def generate(sources: Path = SOURCES) -> dict[str, Any]:
-    import tomllib
+    from dlsetup.util import toml
 
-    chips = tomllib.loads((sources / "chips.toml").read_text(encoding="utf-8"))
+    chips = toml.loads((sources / "chips.toml").read_text(encoding="utf-8"))
     pci_text = _read_gz(sources / "pci.ids.gz")
     pci_version, pci = parse_pci_ids(pci_text)
     supported = json.loads(_read_gz(sources / "nvidia-supported-gpus.json.gz"))

@@ -237,12 +237,9 @@ def pylock_wheels(path: Path, target: Target) -> list[dict]:
     """The wheels of a ``pylock.toml`` (PEP 751) that fit ``target``: ``[{name, version, url, sha256, size}]``."""
     from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
+    from dlsetup.util import toml
     try:
-        import tomllib
-    except ImportError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+        doc = toml.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise UsageError("download.error.bad_file", path=str(path), reason=str(exc).splitlines()[0]) from None
     supported = _supported_tags(target)

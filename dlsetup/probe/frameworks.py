@@ -20,10 +20,7 @@ from dlsetup.probe.model import Framework, FrameworksInfo
 @lru_cache(maxsize=1)
 def catalog() -> dict[str, Any]:
     """The framework list shipped in ``dlsetup/probe/data/frameworks.toml`` (loaded once)."""
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
+    from dlsetup.util import toml
     path = os.path.join(os.path.dirname(__file__), "data", "frameworks.toml")
     try:
         with open(path, encoding="utf-8") as fh:
@@ -32,7 +29,7 @@ def catalog() -> dict[str, Any]:
         from importlib import resources
 
         text = resources.files("dlsetup.probe").joinpath("data/frameworks.toml").read_text(encoding="utf-8")
-    return tomllib.loads(text)
+    return toml.loads(text)
 
 
 def normalize(name: str) -> str:

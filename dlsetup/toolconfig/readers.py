@@ -14,10 +14,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
+from dlsetup.util import toml
 
 
 class ConfigFileError(Exception):
@@ -112,8 +109,8 @@ def normalize_pip_key(name: str) -> str:
 
 def parse_toml(text: str, path: Path | str) -> dict[str, Any]:
     try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+        return toml.loads(text)
+    except toml.TOMLDecodeError as exc:
         msg = str(exc)
         m = re.search(r"\(at line (\d+), column \d+\)", msg)
         line = int(m.group(1)) if m else None

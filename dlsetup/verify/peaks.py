@@ -7,16 +7,13 @@ import re
 from importlib import resources
 from typing import Any
 
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
+from dlsetup.util import toml
 
 
 @functools.cache
 def table() -> list[dict[str, Any]]:
     text = resources.files("dlsetup.verify.data").joinpath("gpu_peaks.toml").read_text(encoding="utf-8")
-    return list(tomllib.loads(text)["gpu"])
+    return list(toml.loads(text)["gpu"])
 
 
 def peak_for(device_name: str | None) -> dict[str, Any] | None:

@@ -23,12 +23,9 @@ def _text() -> str:
 @lru_cache(maxsize=1)
 def retired_table() -> tuple[dict, ...]:
     """The rows of retired.toml (parsed once)."""
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
+    from dlsetup.util import toml
 
-    return tuple(tomllib.loads(_text())["framework"])
+    return tuple(toml.loads(_text())["framework"])
 
 
 @lru_cache(maxsize=1)
