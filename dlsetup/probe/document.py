@@ -98,57 +98,29 @@ def read_document(path: str | os.PathLike[str]) -> Any:
     At most :data:`MAX_BYTES` are read; nesting, value count, number size (no 4300-digit integers,
     no ``1e400``, no NaN) and string length are bounded, and lone surrogates are refused.
     """
-    import stat
-
     from dlsetup.errors import UsageError
     from dlsetup.i18n import t
+    from dlsetup.util.atomic import FileTooLarge, NotRegularFile, read_regular_bytes
 
     p = Path(path)
     try:
-        st = os.stat(p)
+        raw = read_regular_bytes(p, MAX_BYTES)
     except FileNotFoundError:
         raise UsageError("core.error.file_not_found", path=str(p)) from None
+    except NotRegularFile as exc:
+        raise UsageError("probe.error.snapshot_not_regular", path=str(p), kind=exc.kind) from None
+    except IsADirectoryError:
+        raise UsageError("probe.error.snapshot_not_regular", path=str(p), kind="directory") from None
+    except FileTooLarge as exc:
+        raise UsageError("probe.error.snapshot_too_large", path=str(p), size=exc.size, limit=MAX_BYTES) from None
     except OSError as exc:
         raise UsageError("core.error.file_unreadable", path=str(p), reason=exc.strerror or str(exc)) from None
-
-    def kind_of(mode: int) -> str:
-        for test, name in ((stat.S_ISDIR, "directory"), (stat.S_ISFIFO, "FIFO"), (stat.S_ISCHR, "character device"),
-                           (stat.S_ISBLK, "block device"), (stat.S_ISSOCK, "socket")):
-            if test(mode):
-                return name
-        return "special file"
-
-    if not stat.S_ISREG(st.st_mode):
-        raise UsageError("probe.error.snapshot_not_regular", path=str(p), kind=kind_of(st.st_mode))
-    if st.st_size > MAX_BYTES:
-        raise UsageError("probe.error.snapshot_too_large", path=str(p), size=st.st_size, limit=MAX_BYTES)
-    try:
-        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
-    except OSError as exc:
-        raise UsageError("core.error.file_unreadable", path=str(p), reason=exc.strerror or str(exc)) from None
-    try:
-        fst = os.fstat(fd)
-        if not stat.S_ISREG(fst.st_mode):  # swapped for something else between stat and open
-            raise UsageError("probe.error.snapshot_not_regular", path=str(p), kind=kind_of(fst.st_mode))
-        chunks, total = [], 0
-        while total <= MAX_BYTES:
-            chunk = os.read(fd, min(1 << 20, MAX_BYTES + 1 - total))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            total += len(chunk)
-    except OSError as exc:
-        raise UsageError("core.error.file_unreadable", path=str(p), reason=exc.strerror or str(exc)) from None
-    finally:
-        os.close(fd)
-    if total > MAX_BYTES:
-        raise UsageError("probe.error.snapshot_too_large", path=str(p), size=total, limit=MAX_BYTES)
 
     def limit_error(what: str, where: str) -> UsageError:
         return UsageError("probe.error.snapshot_limits", path=str(p), what=what, where=where)
 
     try:
-        text = b"".join(chunks).decode("utf-8")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise limit_error(t("probe.limit.encoding", detail=f"byte {exc.start}"), "<file>") from None
     if text.startswith("\ufeff"):

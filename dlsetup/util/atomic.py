@@ -36,11 +36,21 @@ class NotRegularFile(OSError, DlsetupError):
     def __init__(self, path: str, kind: str) -> None:
         OSError.__init__(self, errno.EINVAL, f"not a regular file ({kind})", path)
         DlsetupError.__init__(self, "safety.error.not_regular", 2, path=path, kind=kind)
+        self.kind = kind
         self.strerror = f"not a regular file ({kind})"
         self.filename = path
 
     def __str__(self) -> str:
         return DlsetupError.__str__(self)
+
+
+class FileTooLarge(OSError):
+    """A file over the size a reader accepts (``errno.EFBIG``); ``size`` is its size, or what was read of it."""
+
+    def __init__(self, path: str, size: int, limit: int) -> None:
+        super().__init__(errno.EFBIG, f"larger than {limit} bytes", path)
+        self.size = size
+        self.limit = limit
 
 
 class DiskFull(OSError, DlsetupError):
@@ -197,7 +207,9 @@ def read_regular_bytes(path: Path | str, limit: int = MAX_CONFIG_BYTES) -> bytes
     """The bytes of a regular file (through symlinks), at most ``limit`` of them.
 
     A FIFO would block the read forever and ``/dev/zero`` never ends, so anything but a regular file
-    raises NotRegularFile without being opened for reading; FileNotFoundError and other OSErrors pass.
+    raises NotRegularFile without being opened for reading (it is opened non-blocking and checked again on
+    the descriptor, in case it was swapped in between); a file over ``limit`` raises FileTooLarge, without
+    being read when its size says so; FileNotFoundError and other OSErrors pass.
     """
     path = Path(path)
     st = os.stat(path)
@@ -205,6 +217,8 @@ def read_regular_bytes(path: Path | str, limit: int = MAX_CONFIG_BYTES) -> bytes
         if stat.S_ISDIR(st.st_mode):
             raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
         raise NotRegularFile(str(path), file_kind(st.st_mode))
+    if st.st_size > limit:
+        raise FileTooLarge(str(path), st.st_size, limit)
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     try:
         fst = os.fstat(fd)
@@ -219,8 +233,8 @@ def read_regular_bytes(path: Path | str, limit: int = MAX_CONFIG_BYTES) -> bytes
             total += len(chunk)
     finally:
         os.close(fd)
-    if total > limit:
-        raise OSError(errno.EFBIG, f"larger than {limit} bytes", str(path))
+    if total > limit:  # it grew after the stat
+        raise FileTooLarge(str(path), total, limit)
     return b"".join(chunks)
 
 
