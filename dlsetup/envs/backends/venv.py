@@ -217,7 +217,6 @@ class VenvBackend(Backend):
     # ----------------------------------------------------------------------------------------- create
     def create(self, req: CreateRequest) -> CreateResult:
         from dlsetup.envs.pip import configured_index as configured_pip_index
-        from dlsetup.i18n import t
         from dlsetup.util.redact import redact_url
 
         start = time.perf_counter()
@@ -241,12 +240,7 @@ class VenvBackend(Backend):
                               dry_run=req.dry_run, source=spec.source, specs=list(spec.conda), pip=requirements,
                               pip_index_url=redact_url(index or "") or None, recipe=req.recipe,
                               variables=dict(spec.variables), warnings=list(req.warnings))
-        interpreter = find_interpreter(version, self.uv)
-        if interpreter is None:
-            if not self.uv or req.offline:
-                raise UsageError("envs.error.venv_no_python", version=version or "?",
-                                 hint=t("envs.hint.venv_offline") if self.uv else t("envs.hint.venv_no_uv"))
-            result.warnings.append(t("envs.warn.venv_managed_python", version=version))
+        interpreter = self._interpreter(version, req.offline, result.warnings)
         result.platform = f"python {version or '.'.join(map(str, sys.version_info[:2]))} ({self.tool})"
         if req.dry_run:
             if self.uv and requirements:
@@ -286,6 +280,19 @@ class VenvBackend(Backend):
         result.set_activation(self.activate_hint(name, prefix))
         if not result.pip_packages:
             result.pip_packages = self.installed(prefix)
+
+    def _interpreter(self, version: str | None, offline: bool, warnings: list[str]) -> Path | None:
+        """A local interpreter for ``version``; None when uv must fetch a managed Python (said in ``warnings``).
+        UsageError when none is here and uv cannot (or, offline, must not) fetch one."""
+        from dlsetup.i18n import t
+
+        interpreter = find_interpreter(version, self.uv)
+        if interpreter is None:
+            if not self.uv or offline:
+                raise UsageError("envs.error.venv_no_python", version=version or "?",
+                                 hint=t("envs.hint.venv_offline") if self.uv else t("envs.hint.venv_no_uv"))
+            warnings.append(t("envs.warn.venv_managed_python", version=version))
+        return interpreter
 
     def _make_venv(self, prefix: Path, interpreter: Path | None, version: str | None, offline: bool = False) -> None:
         prefix.parent.mkdir(parents=True, exist_ok=True)
@@ -427,7 +434,6 @@ class VenvBackend(Backend):
     # --------------------------------------------------------------------------------- from a lock file
     def install_lock(self, req: CreateRequest) -> CreateResult:
         """Install exactly what a ``pylock.toml`` (or ``requirements.txt`` with hashes) lists."""
-        from dlsetup.i18n import t
 
         start = time.perf_counter()
         assert req.lockfile is not None
@@ -438,12 +444,7 @@ class VenvBackend(Backend):
                               platform=f"python {version or '?'} ({self.tool})", warnings=list(req.warnings))
         result.pip_packages = [Package(name=p["name"], version=p["version"], manager="pip", url=p["url"],
                                        sha256=p["sha256"]) for p in lock["packages"]]
-        interpreter = find_interpreter(version, self.uv)
-        if interpreter is None:
-            if not self.uv or req.offline:
-                raise UsageError("envs.error.venv_no_python", version=version or "?",
-                                 hint=t("envs.hint.venv_offline") if self.uv else t("envs.hint.venv_no_uv"))
-            result.warnings.append(t("envs.warn.venv_managed_python", version=version))
+        interpreter = self._interpreter(version, req.offline, result.warnings)
         if req.dry_run:
             result.duration_s = round(time.perf_counter() - start, 3)
             return result
@@ -604,13 +605,10 @@ def write_requirements(prefix: Path, pkgs: list[Package]) -> str:
 
 def read_pylock(path: Path) -> dict:
     """{python, packages: [{name, version, url, sha256}]} of a PEP 751 file; UsageError naming it if bad."""
+    from dlsetup.util import toml
     try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
-    try:
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        data = toml.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, toml.TOMLDecodeError) as exc:
         raise UsageError("envs.error.bad_file", path=str(path), reason=str(exc).splitlines()[0]) from None
     if str(data.get("lock-version", "")).split(".")[0] != "1" or not isinstance(data.get("packages"), list):
         raise UsageError("envs.error.bad_file", path=str(path), reason="not a PEP 751 lock (lock-version 1.x, [[packages]])")
