@@ -192,3 +192,13 @@ def cli_subprocess():
         return CliRun(proc.returncode, proc.stdout, proc.stderr)
 
     return run
+
+
+@pytest.fixture
+def uv_isolated(request, tmp_path_factory, monkeypatch):
+    """Real uv, isolated: its cache in the session's temp dir (one per test module), none of this machine's config."""
+    module = request.module.__name__.rsplit(".", 1)[-1]
+    monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path_factory.getbasetemp() / f"uv-cache-{module}"))
+    monkeypatch.setenv("UV_NO_CONFIG", "1")  # the machine's uv.toml must not leak in
+    monkeypatch.delenv("UV_CONFIG_FILE", raising=False)  # isolated_env points it at a file that does not exist
+    monkeypatch.delenv("VIRTUAL_ENV", raising=False)

@@ -36,7 +36,22 @@ from pathlib import Path
 BLOCK = 1 << 20
 
 
-class PatternBlob:
+class _Streamed:
+    """A generated file read in chunks (``read(start, end)``, ``size``); its sha256 computed once, on demand."""
+
+    _sha256: str | None = None
+
+    @property
+    def sha256(self) -> str:
+        if self._sha256 is None:
+            h = hashlib.sha256()
+            for chunk in self.read(0, self.size):
+                h.update(chunk)
+            self._sha256 = h.hexdigest()
+        return self._sha256
+
+
+class PatternBlob(_Streamed):
     """``size`` deterministic bytes: a 1 MiB random block (seeded) repeated, each MiB stamped with its index."""
 
     def __init__(self, size: int, seed: int = 0) -> None:
@@ -56,17 +71,8 @@ class PatternBlob:
             yield self._mib(i)[off:off + n]
             pos += n
 
-    @property
-    def sha256(self) -> str:
-        if self._sha256 is None:
-            h = hashlib.sha256()
-            for chunk in self.read(0, self.size):
-                h.update(chunk)
-            self._sha256 = h.hexdigest()
-        return self._sha256
 
-
-class WheelBlob:
+class WheelBlob(_Streamed):
     """A real, installable wheel of about ``size`` bytes, generated on the fly (no disk, little memory).
 
     A PEP 427 wheel is a zip: the dist-info files (METADATA, WHEEL, RECORD) plus one STORED member
@@ -128,15 +134,6 @@ class WheelBlob:
                 else:
                     yield seg[lo - pos:hi - pos]
             pos += n
-
-    @property
-    def sha256(self) -> str:
-        if self._sha256 is None:
-            h = hashlib.sha256()
-            for chunk in self.read(0, self.size):
-                h.update(chunk)
-            self._sha256 = h.hexdigest()
-        return self._sha256
 
 
 class _Bytes:

@@ -6,21 +6,12 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import pytest
-
 from dlsetup.mirror import probe
 from dlsetup.offline.mirrors import PYPI_FILES, fallback_chain
 from tests.download.server import Faults, FlakyServer
 
 REL = "ab/cd"
 
-
-@pytest.fixture
-def uv_env(monkeypatch, tmp_path_factory):
-    monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "uv-cache-chain"))
-    monkeypatch.setenv("UV_NO_CONFIG", "1")
-    monkeypatch.delenv("UV_CONFIG_FILE", raising=False)
-    monkeypatch.delenv("VIRTUAL_ENV", raising=False)
 
 
 def _custom_mirrors(home: Path, servers: dict[str, str]) -> None:
@@ -61,7 +52,7 @@ def test_chain_order_named_applied_probed_then_upstream(isolated_env, cli):
 
 
 def test_create_takes_a_wheel_the_applied_mirror_corrupts_from_the_probed_one(cli, demo_wheels, isolated_env,
-                                                                               tmp_path, uv_env):
+                                                                               tmp_path, uv_isolated):
     whl = next(w for w in demo_wheels if w.name.startswith("dlsetup_wheel_b-2.1"))
     path = f"packages/{REL}/{whl.name}"
     with FlakyServer(Faults(corrupt={path})) as applied, FlakyServer(Faults(missing={path})) as sick, \

@@ -19,13 +19,6 @@ from tests.download.server import Faults, FlakyServer, WheelBlob
 MiB = 1 << 20
 
 
-@pytest.fixture
-def uv_env(monkeypatch, tmp_path_factory):
-    monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "uv-cache-wheels"))
-    monkeypatch.setenv("UV_NO_CONFIG", "1")
-    monkeypatch.delenv("UV_CONFIG_FILE", raising=False)  # isolated_env names a file that does not exist
-    monkeypatch.delenv("VIRTUAL_ENV", raising=False)
-
 
 @pytest.fixture(scope="module")
 def big_wheel() -> WheelBlob:
@@ -43,7 +36,7 @@ def _wheel_bytes(srv: FlakyServer) -> int:
 
 
 @pytest.mark.parametrize("tool", ["uv", "pip"])
-def test_venv_create_survives_drops_mid_wheel(cli, tool, demo_wheels, big_wheel, tmp_path, uv_env, monkeypatch):
+def test_venv_create_survives_drops_mid_wheel(cli, tool, demo_wheels, big_wheel, tmp_path, uv_isolated, monkeypatch):
     if tool == "pip":
         monkeypatch.setenv("DLSETUP_VENV_TOOL", "pip")  # pip installs; uv (present) only plans
     with FlakyServer(Faults(drop_every=5 * MiB, drop_suffixes=(".whl",))) as srv:
@@ -75,7 +68,7 @@ def test_venv_create_survives_drops_mid_wheel(cli, tool, demo_wheels, big_wheel,
     assert (cache / "blobs" / big_wheel.sha256).is_file()
 
 
-def test_killed_create_resumes_partial_wheel_in_new_process(cli, demo_wheels, tmp_path, uv_env, isolated_env):
+def test_killed_create_resumes_partial_wheel_in_new_process(cli, demo_wheels, tmp_path, uv_isolated, isolated_env):
     big = WheelBlob("dlsetup-slow", "1.0", 40 * MiB, seed=11)
     part = Path(os.environ["XDG_CACHE_HOME"]) / "dlsetup" / "downloads" / "partial" / f"{big.sha256}.part"
     with FlakyServer(Faults(rate=8 * MiB)) as srv:
@@ -162,7 +155,7 @@ def test_pip_report_with_a_vcs_or_sdist_item_is_not_planned():
     assert (p.name, p.sha256, p.filename) == ("six", "dd", "six-1.16.0-py2.py3-none-any.whl")
 
 
-def test_old_pip_without_uv_falls_back_with_the_reason(cli, demo_wheels, tmp_path, uv_env, monkeypatch):
+def test_old_pip_without_uv_falls_back_with_the_reason(cli, demo_wheels, tmp_path, uv_isolated, monkeypatch):
     """No uv to plan and a pip older than 25.3 (its --dry-run downloads every wheel): pip does it all, and says so."""
     import importlib.metadata as md
 

@@ -10,31 +10,18 @@ from pathlib import Path
 import pytest
 
 from dlsetup.envs.backends import venv as venvmod
+from dlsetup.util import toml
 
 PY = f"{sys.version_info.major}.{sys.version_info.minor}"
 
 
-def _tomllib():
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
-    return tomllib
-
-
-@pytest.fixture
-def uv_cache(tmp_path_factory, monkeypatch):
-    monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "uv-cache"))
-    monkeypatch.setenv("UV_NO_CONFIG", "1")  # the machine's uv.toml must not leak in
-    monkeypatch.delenv("UV_CONFIG_FILE", raising=False)  # isolated_env points it at a file that does not exist
-    monkeypatch.delenv("VIRTUAL_ENV", raising=False)
 
 
 def test_uv_is_found_as_the_python_package():
     assert venvmod.find_uv() is not None  # uv is a test dependency (pip install uv)
 
 
-def test_create_run_lock_install_clone_remove(cli, cli_subprocess, pypi, wheels, envs_dir, tmp_path, uv_cache):
+def test_create_run_lock_install_clone_remove(cli, cli_subprocess, pypi, wheels, envs_dir, tmp_path, uv_isolated):
     r = cli("--json", "create", "env", "student", "--backend", "venv", "--python", PY,
             "--pip-index-url", pypi.url, "dlsetup-wheel-a")
     assert r.code == 0, r
@@ -56,7 +43,7 @@ def test_create_run_lock_install_clone_remove(cli, cli_subprocess, pypi, wheels,
     lock = tmp_path / "pylock.toml"
     r = cli("--json", "env", "export", "student", "-o", str(lock))
     assert r.code == 0 and r.json()["format"] == "pylock"
-    data = _tomllib().loads(lock.read_text())
+    data = toml.loads(lock.read_text())
     assert data["lock-version"] == "1.0" and data["tool"]["dlsetup"]["python"].startswith(PY)
     by = {p["name"]: p for p in data["packages"]}
     assert by["dlsetup-wheel-b"]["version"] == "2.1"
@@ -82,7 +69,7 @@ def test_create_run_lock_install_clone_remove(cli, cli_subprocess, pypi, wheels,
     assert cli("--json", "env", "list").json()["envs"] == []
 
 
-def test_venv_at_a_path_is_registered_by_dlsetup_not_in_condas_list(cli, pypi, tmp_path, registry, uv_cache):
+def test_venv_at_a_path_is_registered_by_dlsetup_not_in_condas_list(cli, pypi, tmp_path, registry, uv_isolated):
     where = tmp_path / "proj" / ".venv"
     r = cli("create", "env", str(where), "--backend", "venv", "--pip-index-url", pypi.url, "dlsetup-wheel-b==1.0")
     assert r.code == 0, r
@@ -91,7 +78,7 @@ def test_venv_at_a_path_is_registered_by_dlsetup_not_in_condas_list(cli, pypi, t
     assert cli("env", "remove", str(where), "--yes").code == 0 and not where.exists()
 
 
-def test_dry_run_resolves_without_creating(cli, pypi, envs_dir, uv_cache):
+def test_dry_run_resolves_without_creating(cli, pypi, envs_dir, uv_isolated):
     r = cli("--json", "create", "env", "plan", "--backend", "venv", "--pip-index-url", pypi.url,
             "dlsetup-wheel-a", "--dry-run")
     assert r.code == 0, r
@@ -104,12 +91,12 @@ def test_conda_names_map_to_pypi_names():
         "torch==2.1.*", "opencv-python", "numpy>=1.26", "PyYAML==6.0.1"]
 
 
-def test_missing_python_offline_is_a_clean_error(cli, envs_dir, uv_cache):
+def test_missing_python_offline_is_a_clean_error(cli, envs_dir, uv_isolated):
     r = cli("create", "env", "old", "--backend", "venv", "--python", "3.4", "--offline", "dlsetup-wheel-b")
     assert r.code == 2 and "3.4" in r.stderr and not (envs_dir / "old").exists()
 
 
-def test_failed_install_leaves_nothing(cli, pypi, envs_dir, uv_cache):
+def test_failed_install_leaves_nothing(cli, pypi, envs_dir, uv_isolated):
     r = cli("create", "env", "broken", "--backend", "venv", "--pip-index-url", pypi.url, "no-such-dist==9")
     assert r.code == 1 and "no-such-dist" in r.stderr and not (envs_dir / "broken").exists()
 
@@ -132,7 +119,7 @@ def test_without_uv_python_venv_and_pip(cli, cli_subprocess, pypi, envs_dir, tmp
     assert json.loads((prefix / "etc" / "dlsetup" / "venv.json").read_text())["tool"] == "pip"
     lock = tmp_path / "pylock.toml"
     assert cli("env", "export", "plain", "-o", str(lock)).code == 0
-    data = _tomllib().loads(lock.read_text())
+    data = toml.loads(lock.read_text())
     urls = {p["name"]: p["wheels"][0]["url"] for p in data["packages"]}
     assert urls["dlsetup-wheel-b"].startswith(pypi.url.split("/simple")[0])
     r = cli("--json", "env", "install", "plain2", "-f", str(lock))
@@ -142,7 +129,7 @@ def test_without_uv_python_venv_and_pip(cli, cli_subprocess, pypi, envs_dir, tmp
 
 
 @pytest.mark.slow
-def test_torch_cpu_wheel_from_a_loopback_index(cli, cli_subprocess, tmp_path, envs_dir, uv_cache):
+def test_torch_cpu_wheel_from_a_loopback_index(cli, cli_subprocess, tmp_path, envs_dir, uv_isolated):
     """The real CPU torch wheel on disk, served on 127.0.0.1, installed by uv into a venv and imported."""
     from tests.envs import channel_builder as cb
 
@@ -163,7 +150,7 @@ def test_torch_cpu_wheel_from_a_loopback_index(cli, cli_subprocess, tmp_path, en
     assert out.code == 0 and out.stdout.split() == ["2.13.0+cpu", "6.0"]
 
 
-def test_recipe_pytorch_as_a_venv(cli, cli_subprocess, tmp_path, envs_dir, isolated_env, uv_cache, monkeypatch):
+def test_recipe_pytorch_as_a_venv(cli, cli_subprocess, tmp_path, envs_dir, isolated_env, uv_isolated, monkeypatch):
     """`dlsetup create env dl --recipe pytorch --backend venv`: the resolver's torch/torchvision pins from the
     framework index, the recipe's conda part as PyPI names (opencv → opencv-python) from the user's own index
     (pip.conf, their mirror), a local Python the recipe allows. Both indexes are loopback ones serving small

@@ -10,26 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from dlsetup.util import toml
 from tests.envs.channel_builder import PY_VER
 from tests.setup.test_setup import statuses
 
 pytestmark = pytest.mark.timeout(600)
 
 
-def _tomllib():
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
-    return tomllib
-
-
-@pytest.fixture
-def uv_isolated(tmp_path_factory, monkeypatch):
-    monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "uv-cache"))
-    monkeypatch.setenv("UV_NO_CONFIG", "1")  # the machine's uv.toml must not leak in
-    monkeypatch.delenv("UV_CONFIG_FILE", raising=False)  # isolated_env points it at a file that does not exist
-    monkeypatch.delenv("VIRTUAL_ENV", raising=False)
 
 
 def test_setup_backend_venv_end_to_end(cli, lab_mirror, isolated_env, uv_isolated):
@@ -61,7 +48,7 @@ def test_setup_backend_venv_end_to_end(cli, lab_mirror, isolated_env, uv_isolate
     # the lock is PEP 751 pylock.toml with the versions installed
     lock = Path(doc["lock"])
     assert lock.name == "pylock.toml"
-    data = _tomllib().loads(lock.read_text(encoding="utf-8"))
+    data = toml.loads(lock.read_text(encoding="utf-8"))
     assert data["lock-version"] == "1.0" and data["tool"]["dlsetup"]["python"].startswith(PY_VER)
     locked = {p["name"]: p["version"] for p in data["packages"]}
     assert locked["torch"] == f"{versions['torch']}+cpu" and locked["opencv-python"] == "1.0"
