@@ -19,11 +19,11 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+from _timing import medians  # benchmarks/_timing.py (the script's own folder is on sys.path)
 
 PY = sys.executable
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,21 +39,10 @@ CPU: dict[str, float] = {}  # argv label -> median CPU seconds (user+sys) of the
 
 def wall(argv: list[str], runs: int, warmup: int = 2) -> tuple[float, list[float]]:
     """Median wall time of ``argv`` (stdout/stderr discarded) over ``runs`` runs after ``warmup`` runs."""
-    import resource
-
-    env = dict(os.environ, NO_COLOR="1")
-    times, cpu = [], []
-    for i in range(warmup + runs):
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        start = time.perf_counter()
-        subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=ROOT, check=False)
-        elapsed = time.perf_counter() - start
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        if i >= warmup:
-            times.append(elapsed)
-            cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
-    CPU[" ".join(argv)] = statistics.median(cpu)
-    return statistics.median(times), times
+    median_wall, median_cpu, times = medians(argv, runs, warmup, env=dict(os.environ, NO_COLOR="1"), cwd=ROOT,
+                                             check=False)
+    CPU[" ".join(argv)] = median_cpu
+    return median_wall, times
 
 
 def cpu_ms(argv: list[str]) -> str:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import shutil
 import statistics
 import subprocess
@@ -27,6 +26,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _timing import child_cpu, run_timed  # benchmarks/_timing.py (the script's own folder is on sys.path)
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -42,16 +43,9 @@ VENV_VS_PIP = 5.0  # ... and ≥ 5× faster than `python -m venv` + pip
 CPU: list[float] = []  # CPU seconds (user+sys) of the last timed() call: insensitive to a busy machine
 
 
-def _child_cpu() -> float:
-    r = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return r.ru_utime + r.ru_stime
-
-
 def timed(argv: list[str], env: dict[str, str]) -> float:
-    cpu0, start = _child_cpu(), time.perf_counter()
-    res = subprocess.run(argv, env=env, capture_output=True, text=True)
-    elapsed = time.perf_counter() - start
-    CPU.append(_child_cpu() - cpu0)
+    elapsed, cpu, res = run_timed(argv, env=env, capture_output=True, text=True)
+    CPU.append(cpu)
     if res.returncode != 0:
         sys.exit(f"benchmark step failed: {' '.join(argv)}\n{res.stdout[-2000:]}\n{res.stderr[-2000:]}")
     return elapsed
@@ -95,7 +89,7 @@ def main() -> int:
             return timed([*dlsetup, "env", "install", name, "-f", str(lock), "-q"], env)
 
         def remove(name: str) -> None:
-            timed([*dlsetup, "env", "remove", name, "-q"], env)
+            timed([*dlsetup, "env", "remove", name, "-q", "--yes"], env)
 
         install("warmup")  # fills the package cache
         remove("warmup")
@@ -122,12 +116,12 @@ def main() -> int:
 
             def venv_pip(n: int) -> float:
                 target = work / f"venv{n}"
-                cpu0, start = _child_cpu(), time.perf_counter()
+                cpu0, start = child_cpu(), time.perf_counter()
                 subprocess.run([sys.executable, "-m", "venv", str(target)], env=env, check=True, capture_output=True)
                 subprocess.run([str(target / "bin" / "python"), "-m", "pip", "install", "-q", "--index-url", index.url,
                                 "bench-pkg-00"], env=env, check=True, capture_output=True)
                 elapsed = time.perf_counter() - start
-                anchor_cpu.append(_child_cpu() - cpu0)
+                anchor_cpu.append(child_cpu() - cpu0)
                 shutil.rmtree(target)
                 return elapsed
 
@@ -144,7 +138,7 @@ def main() -> int:
             def ours_venv(n: int) -> float:
                 t = timed([*dlsetup, "create", "env", f"venv-bench{n}", "--backend", "venv", "--pip-index-url",
                            index.url, "bench-pkg-00", "-q"], env)
-                timed([*dlsetup, "env", "remove", f"venv-bench{n}", "-q"], env)
+                timed([*dlsetup, "env", "remove", f"venv-bench{n}", "-q", "--yes"], env)
                 return t
 
             def uv_alone(n: int) -> float:
@@ -169,7 +163,7 @@ def main() -> int:
                                      text=True)
                 if res.returncode:
                     sys.exit(res.stderr)
-                timed([*dlsetup, "env", "remove", f"venv-inproc{n}", "-q"], env)
+                timed([*dlsetup, "env", "remove", f"venv-inproc{n}", "-q", "--yes"], env)
                 return float(res.stdout.strip().splitlines()[-1])
 
             venv_rows = None

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from _timing import medians  # benchmarks/_timing.py (the script's own folder is on sys.path)
 
 PY = sys.executable
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,21 +35,10 @@ CPU: list[float] = []  # median CPU seconds (user+sys) of the last measured comm
 
 
 def wall(argv: list[str], runs: int, env: dict[str, str] | None = None, warmup: int = 1) -> float:
-    import resource
-
-    full = dict(os.environ, NO_COLOR="1", **(env or {}))
-    times, cpu = [], []
-    for i in range(warmup + runs):
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        start = time.perf_counter()
-        subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=full, cwd=ROOT, check=False)
-        elapsed = time.perf_counter() - start
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        if i >= warmup:
-            times.append(elapsed)
-            cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
-    CPU.append(statistics.median(cpu))
-    return statistics.median(times)
+    median_wall, median_cpu, _ = medians(argv, runs, warmup, env=dict(os.environ, NO_COLOR="1", **(env or {})),
+                                         cwd=ROOT, check=False)
+    CPU.append(median_cpu)
+    return median_wall
 
 
 def verdict(ok: bool) -> str:

@@ -22,8 +22,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from _timing import run_timed  # benchmarks/_timing.py (the script's own folder is on sys.path)
 
 REPO = Path(__file__).resolve().parent.parent
 GOAL_S = 0.100
@@ -47,20 +48,15 @@ def _env() -> dict[str, str]:
 def time_cmd(argv: list[str], runs: int, before_each=None) -> tuple[float, float]:
     """Median wall-clock seconds and median CPU seconds (user + system) of a child process.
     ``before_each`` runs before every timed run (e.g. emptying the table cache)."""
-    import resource
-
     env = _env()
     subprocess.run(argv, env=env, capture_output=True, cwd=REPO)  # warm-up: page cache, .pyc, table cache
     walls, cpus = [], []
     for _ in range(runs):
         if before_each is not None:
             before_each()
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        t0 = time.perf_counter()
-        proc = subprocess.run(argv, env=env, capture_output=True, cwd=REPO)
-        walls.append(time.perf_counter() - t0)
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpus.append((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime))
+        wall, cpu, proc = run_timed(argv, env=env, capture_output=True, cwd=REPO)
+        walls.append(wall)
+        cpus.append(cpu)
         if proc.returncode not in (0, 1):
             raise SystemExit(f"{argv} failed ({proc.returncode}): {proc.stderr.decode()[-500:]}")
     return statistics.median(walls), statistics.median(cpus)
