@@ -19,7 +19,7 @@ from dlsetup.report.model import (
     Totals,
     Unreadable,
 )
-from dlsetup.util.text import printable
+from dlsetup.util.textsafe import printable
 
 MAX_SNAPSHOT_MIB = 16  # a real snapshot is a few kB; anything this large is not one
 _SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2}

@@ -43,6 +43,21 @@ def sanitize(text: str) -> str:
     return _UNSAFE.sub(_escape, text)
 
 
+# One line of text (a name in a table cell, a path in an error): everything sanitize() escapes, plus tab, newline
+# and the zero-width characters that hide text in a cell.
+_UNSAFE_ONE_LINE = re.compile(_UNSAFE.pattern[:-1] + "\t\n\u200b-\u200d\ufeff]")
+
+
+def printable(value: object, limit: int = 300) -> str:
+    """``value`` as one line of text: control and format characters shown as ``\\xNN``/``\\n``/``\\uNNNN``,
+    cut at ``limit`` characters (with an ellipsis)."""
+    s = "" if value is None else str(value)
+    if len(s) > limit * 4:
+        s = s[: limit * 4]
+    s = _UNSAFE_ONE_LINE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), s)
+    return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
 def is_safe(text: str) -> bool:
     return _UNSAFE.search(text) is None
 
