@@ -7,12 +7,9 @@ Only the named wheels are measured, not their dependencies; a size that cannot b
 
 from __future__ import annotations
 
-import re
 from concurrent.futures import ThreadPoolExecutor
-from urllib.parse import urldefrag, urljoin
 
 TIMEOUT_S = 5.0
-_HREF = re.compile(r'<a\s[^>]*href="([^"]+)"[^>]*>([^<]*)</a>', re.I)
 
 
 def _tags(python: str | None):
@@ -30,26 +27,25 @@ def _tags(python: str | None):
 
 def pick_wheel(page_html: str, page_url: str, name: str, specifier, python: str | None) -> str | None:
     """The URL of the best wheel on an index page for ``name`` matching ``specifier``, or None."""
-    from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+    from dlsetup.toolconfig.index import files_from_html, wheel
+    from dlsetup.util.names import canonical_name
 
     rank = {tag: i for i, tag in enumerate(_tags(python))}
+    want = canonical_name(name)
     best: tuple[int, object, str] | None = None
-    for href, text in _HREF.findall(page_html):
-        filename = text.strip() or href.rsplit("/", 1)[-1].split("#")[0]
-        if not filename.endswith(".whl"):
+    for f in files_from_html(page_html, page_url):  # the one index-page reader (PEP 503 links)
+        parsed = wheel(f.filename)
+        if parsed is None:
             continue
-        try:
-            wname, version, _, wtags = parse_wheel_filename(filename)
-        except InvalidWheelFilename:
-            continue
-        if canonicalize_name(wname) != canonicalize_name(name) or not specifier.contains(version, prereleases=True):
+        wname, version, wtags = parsed
+        if wname != want or not specifier.contains(version, prereleases=True):
             continue
         score = min((rank[t] for t in wtags if t in rank), default=None)
         if score is None:
             continue
         key = (score, version)
         if best is None or (key[0] < best[0] or (key[0] == best[0] and key[1] > best[1])):
-            best = (score, version, urldefrag(urljoin(page_url, href)).url)
+            best = (score, version, f.url)
     return best[2] if best else None
 
 
@@ -62,7 +58,8 @@ def _get(url: str, method: str = "GET"):
 
 def wheel_size(requirement: str, index_url: str, python: str | None) -> int | None:
     from packaging.requirements import InvalidRequirement, Requirement
-    from packaging.utils import canonicalize_name
+
+    from dlsetup.toolconfig.index import project_url
 
     try:
         req = Requirement(requirement)
@@ -70,7 +67,7 @@ def wheel_size(requirement: str, index_url: str, python: str | None) -> int | No
         return None
     if not index_url.startswith(("http://", "https://")):
         return None
-    page = index_url.rstrip("/") + f"/{canonicalize_name(req.name)}/"
+    page = project_url(index_url, req.name)
     try:
         with _get(page) as resp:
             html = resp.read(4 << 20).decode("utf-8", "replace")
