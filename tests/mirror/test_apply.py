@@ -241,9 +241,9 @@ def test_project_scope_uv_pyproject_and_torch(cli, home, tmp_path, monkeypatch):
     monkeypatch.chdir(proj)
     r = cli("mirror", "nju", "--offline", "--scope", "project", "--tools", "uv,torch,pip", "--variant", "cu126", "--json")
     assert r.code == 0, r
-    from dlsetup.toolconfig.readers import tomllib
+    from dlsetup.util import toml
 
-    data = tomllib.loads((proj / "pyproject.toml").read_text())
+    data = toml.loads((proj / "pyproject.toml").read_text())
     assert data["tool"]["uv"]["sources"]["torch"] == {"index": "pytorch-cu126"}
     assert data["tool"]["uv"]["index"][0]["default"] is True
     doc = r.json()

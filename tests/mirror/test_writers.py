@@ -15,7 +15,8 @@ from dlsetup.mirror.writers import pip as pip_w
 from dlsetup.mirror.writers import pixi as pixi_w
 from dlsetup.mirror.writers import torch as torch_w
 from dlsetup.mirror.writers import uv as uv_w
-from dlsetup.toolconfig.readers import _condarc_full, parse_ini, tomllib
+from dlsetup.toolconfig.readers import _condarc_full, parse_ini
+from dlsetup.util import toml
 
 
 def ctx(name: str | None, **kw) -> Context:
@@ -204,7 +205,7 @@ def test_uv_replaces_only_the_default_entry():
         'native-tls = true\npython-install-mirror = "https://mirrors.ustc.edu.cn/github-release/astral-sh/'
         'python-build-standalone/"\n')
     assert new == expected  # every other byte kept
-    data = tomllib.loads(new)
+    data = toml.loads(new)
     assert [i.get("name") for i in data["index"]] == ["internal", None]
     assert data["index"][1] == {"url": "https://mirrors.ustc.edu.cn/pypi/simple", "default": True}
     assert data["python-install-mirror"].startswith("https://mirrors.ustc.edu.cn/github-release/")
@@ -219,7 +220,7 @@ def test_uv_adds_default_and_torch_index_user_scope():
 
     doc = tomlkit.parse(new)
     torch_w.apply_uv(doc, c, r, project=False)
-    data = tomllib.loads(tomlkit.dumps(doc))
+    data = toml.loads(tomlkit.dumps(doc))
     assert data["index"][0] == {"url": "https://mirrors.aliyun.com/pypi/simple/", "default": True}
     assert data["index"][1] == {"name": "pytorch-cu126", "url": "https://mirrors.aliyun.com/pytorch-wheels/cu126/",
                                 "format": "flat"}
@@ -233,7 +234,7 @@ def test_uv_project_pyproject_gets_tool_uv_index_and_sources():
 
     doc = tomlkit.parse(new)
     torch_w.apply_uv(doc["tool"]["uv"], c, Report("torch", Path("pyproject.toml")), project=True, root=doc)
-    data = tomllib.loads(tomlkit.dumps(doc))
+    data = toml.loads(tomlkit.dumps(doc))
     assert data["project"]["dependencies"] == ["torch"]
     idx = data["tool"]["uv"]["index"]
     assert idx[0] == {"url": "https://mirror.nju.edu.cn/pypi/web/simple", "default": True}
@@ -246,7 +247,7 @@ def test_uv_project_pyproject_gets_tool_uv_index_and_sources():
 def test_uv_reset_keeps_named_indexes():
     new, _ = run(uv_w.apply, UV_TOML, ctx("ustc"), path="uv.toml")
     reset, _ = run(uv_w.reset, new, ctx(None), path="uv.toml")
-    data = tomllib.loads(reset)
+    data = toml.loads(reset)
     assert data["index"] == [{"name": "internal", "url": "https://pypi.corp.example/simple"}]
     assert "python-install-mirror" not in data
 
@@ -263,14 +264,14 @@ def test_uv_malformed_has_line():
 def test_pixi_mirrors_table_keeps_other_keys():
     text = '# pixi\ndefault-channels = ["conda-forge"]\n[mirrors]\n"https://example.com/own" = ["https://own/mirror"]\n'
     new, _ = run(pixi_w.apply, text, ctx("tuna"), path="config.toml")
-    data = tomllib.loads(new)
+    data = toml.loads(new)
     m = data["mirrors"]
     assert m["https://conda.anaconda.org/conda-forge"] == ["https://mirrors.tuna.tsinghua.edu.cn/anaconda/cloud/conda-forge"]
     assert m["https://pypi.org/simple"] == ["https://pypi.tuna.tsinghua.edu.cn/simple"]
     assert m["https://files.pythonhosted.org/packages"] == ["https://mirrors.tuna.tsinghua.edu.cn/pypi/web/packages"]
     assert m["https://example.com/own"] == ["https://own/mirror"] and data["default-channels"] == ["conda-forge"]
     reset, _ = run(pixi_w.reset, new, ctx(None), path="config.toml")
-    assert tomllib.loads(reset)["mirrors"] == {"https://example.com/own": ["https://own/mirror"]}
+    assert toml.loads(reset)["mirrors"] == {"https://example.com/own": ["https://own/mirror"]}
 
 
 # --------------------------------------------------------------------------------------------------- hf
